@@ -1,0 +1,51 @@
+"""Test environments. `python -m nox` runs every session; CI runs exactly that (see README.md).
+
+Sessions
+--------
+core     numpy + scipy only: importing trustml stays light, missing extras raise the right error.
+typing   mypy --strict over src, stubs, tests/typing and conformance/examples.
+tests    scikit-learn, PyTorch (CPU), TensorFlow (CPU) / Keras 3: every test but MXNet's.
+mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on numpy 1.23.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["core", "typing", "tests", "mxnet"]
+nox.options.reuse_existing_virtualenvs = False
+nox.options.error_on_missing_interpreters = True
+
+CPU = ("-c", "constraints/cpu.txt")
+TEST_TOOLS = ("pytest>=7.4", "hypothesis>=6.90")
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """numpy and scipy only."""
+    session.install(".", *TEST_TOOLS)
+    session.run("pytest", "-q", "tests/core", *session.posargs)
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict (configured in pyproject.toml)."""
+    session.install(*CPU, "-e", ".[dev,torch]", "matplotlib", "tqdm", "types-tqdm")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every framework that shares one environment."""
+    session.install(*CPU, ".[all]", *TEST_TOOLS)
+    session.run(
+        "pytest", "-q", "tests", "--ignore=tests/mxnet", *session.posargs,
+        env={"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
+
+
+@nox.session
+def mxnet(session: nox.Session) -> None:
+    """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
+    session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
+    session.run("pytest", "-q", "tests/mxnet", "tests/core", *session.posargs)

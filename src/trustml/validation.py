@@ -1,0 +1,196 @@
+"""Validation of inputs shared by every adapter and algorithm.
+
+Policies (the contract every shipped adapter follows):
+
+- ``x`` must have shape ``(N, *input_shape)``; ``N = 0`` is allowed and gives empty outputs.
+- ``x`` must be real-valued numeric (bool, int or float); it is converted to the working float dtype
+  in a new array, so read-only, non-contiguous and integer inputs are accepted and the caller's array
+  is never mutated.
+- NaN and +/-inf are rejected with :class:`~trustml.errors.InputValueError`: no model output or
+  gradient is meaningful for them, and silently propagating them hides bugs upstream.
+- ``clip_values`` (the valid input range) are validated, stored, and never applied silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from trustml.errors import InputShapeError, InputValueError, ParameterError, ParameterTypeError
+
+__all__ = [
+    "ClipValues",
+    "check_batch",
+    "check_batch_size",
+    "check_clip_values",
+    "check_finite",
+    "check_input_shape",
+    "check_shape",
+    "format_shape",
+]
+
+ClipValues = tuple[NDArray[np.float32], NDArray[np.float32]]
+"""``(min, max)`` float32 arrays, each broadcastable to ``input_shape``."""
+
+
+def format_shape(input_shape: tuple[int, ...]) -> str:
+    """``(3, 32, 32)`` -> ``"(N, 3, 32, 32)"``."""
+    return "(" + ", ".join(["N", *map(str, input_shape)]) + ")"
+
+
+def check_input_shape(input_shape: Any, name: str = "input_shape") -> tuple[int, ...]:
+    """Validate the shape of one sample: a non-empty tuple of positive ints.
+
+    Raises
+    ------
+    ParameterError
+        If it is empty or holds a non-positive entry.
+    ParameterTypeError
+        If it is not a sequence of integers.
+    """
+    try:
+        dims = tuple(input_shape)
+    except TypeError:
+        raise ParameterTypeError(
+            f"{name}: expected a tuple of positive ints, got {type(input_shape).__name__}"
+        ) from None
+    if not dims:
+        raise ParameterError(f"{name}: expected a non-empty tuple of positive ints, got ()")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise ParameterTypeError(f"{name}: expected a tuple of positive ints, got {dims!r}")
+        if d <= 0:
+            raise ParameterError(f"{name}: expected a tuple of positive ints, got {dims!r}")
+    return tuple(int(d) for d in dims)
+
+
+def check_shape(shape: tuple[int, ...], input_shape: tuple[int, ...], name: str = "x") -> None:
+    """Raise :class:`InputShapeError` unless ``shape == (N, *input_shape)`` for some ``N >= 0``."""
+    if len(shape) != len(input_shape) + 1 or tuple(shape[1:]) != tuple(input_shape):
+        hint = ""
+        if (
+            len(shape) == len(input_shape) + 1
+            and len(input_shape) == 3
+            and sorted(shape[1:]) == sorted(input_shape)
+        ):
+            hint = " (channel axis in the wrong place? check channels_first)"
+        elif len(shape) == len(input_shape):
+            hint = " (a single sample? add a leading batch axis)"
+        raise InputShapeError(
+            f"{name}: expected shape {format_shape(input_shape)}, got {tuple(shape)}{hint}"
+        )
+
+
+def check_finite(x: NDArray[Any], name: str = "x") -> None:
+    """Raise :class:`InputValueError` if ``x`` holds NaN or inf (floating dtypes only)."""
+    if np.issubdtype(x.dtype, np.floating) and x.size and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))
+        raise InputValueError(
+            f"{name}: expected finite values, got {len(bad)} NaN/inf entries "
+            f"(first at index {tuple(int(i) for i in bad[0])})"
+        )
+
+
+def check_batch(
+    x: ArrayLike,
+    input_shape: tuple[int, ...],
+    *,
+    dtype: DTypeLike = np.float32,
+    name: str = "x",
+) -> NDArray[Any]:
+    """Validate a batch and return it as a new array of ``dtype``.
+
+    Parameters
+    ----------
+    x : array_like
+        Shape ``(N, *input_shape)``; real numeric dtype. Never modified.
+    input_shape : tuple of int
+        Shape of one sample.
+    dtype : numpy dtype
+        Working dtype of the result (float32 by default).
+    name : str
+        Parameter name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        A C-contiguous, writeable copy of ``x`` in ``dtype`` (the caller's array is never aliased).
+
+    Raises
+    ------
+    InputShapeError
+        If the shape is not ``(N, *input_shape)``.
+    InputValueError
+        If the dtype is not real numeric, or a value is NaN or inf.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise InputValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    check_shape(arr.shape, input_shape, name)
+    check_finite(arr, name)
+    return np.array(arr, dtype=dtype, order="C", copy=True)
+
+
+def check_batch_size(batch_size: Any, name: str = "batch_size") -> int:
+    """Validate a batch size: a positive int.
+
+    Raises
+    ------
+    ParameterError
+        If it is not a positive integer.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ParameterError(f"{name}: expected a positive int, got {batch_size!r}")
+    if batch_size <= 0:
+        raise ParameterError(f"{name}: expected a positive int, got {batch_size}")
+    return int(batch_size)
+
+
+def check_clip_values(
+    clip_values: Any, input_shape: tuple[int, ...], name: str = "clip_values"
+) -> ClipValues | None:
+    """Validate ``(min, max)``: scalars or arrays broadcastable to ``input_shape``, min < max.
+
+    Returns
+    -------
+    tuple of numpy.ndarray or None
+        ``(min, max)`` as float32 arrays (read-only), or None when ``clip_values`` is None.
+
+    Raises
+    ------
+    ParameterError
+        Not a pair, not broadcastable to ``input_shape``, not finite, or ``min >= max`` anywhere.
+    """
+    if clip_values is None:
+        return None
+    try:
+        lo_raw, hi_raw = clip_values
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{name}: expected a pair (min, max), got {clip_values!r}"
+        ) from None
+    try:
+        lo = np.array(lo_raw, dtype=np.float32, copy=True)
+        hi = np.array(hi_raw, dtype=np.float32, copy=True)
+        np.broadcast_shapes(lo.shape, hi.shape, input_shape)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{name}: expected (min, max) scalars or arrays broadcastable to {input_shape}, "
+            f"got {clip_values!r}"
+        ) from None
+    if np.broadcast_shapes(lo.shape, hi.shape, input_shape) != tuple(input_shape):
+        raise ParameterError(
+            f"{name}: expected (min, max) broadcastable to input_shape {input_shape}, got shapes "
+            f"{lo.shape} and {hi.shape}"
+        )
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise ParameterError(f"{name}: expected finite bounds, got {clip_values!r}")
+    if not (lo < hi).all():
+        raise ParameterError(f"{name}: expected min < max everywhere, got {clip_values!r}")
+    lo.setflags(write=False)
+    hi.setflags(write=False)
+    return lo, hi
