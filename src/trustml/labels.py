@@ -78,14 +78,14 @@ def to_index(
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise LabelError(
-                    f"{name}: expected integer class indices, got {arr[i]!r} at position {i}"
+                    f"{name}: expected integer class indices, got {arr[i].item()!r} at position {i}"
                 )
         idx = arr.astype(np.int64)
         out_of_range = (idx < 0) | (idx >= nb_classes)
         if out_of_range.any():
             i = int(np.flatnonzero(out_of_range)[0])
             raise LabelError(
-                f"{name}: expected class indices in [0, {nb_classes}), got {arr[i]!r} at position {i}"
+                f"{name}: expected class indices in [0, {nb_classes}), got {arr[i].item()!r} at position {i}"
             )
     elif arr.ndim == 2:
         if arr.shape[1] != nb_classes:
@@ -98,7 +98,7 @@ def to_index(
         if not valid.all():
             i = int(np.flatnonzero(~valid)[0])
             raise LabelError(
-                f"{name}: expected one-hot rows (a single 1, zeros elsewhere), got {arr[i]!r} "
+                f"{name}: expected one-hot rows (a single 1, zeros elsewhere), got {arr[i].tolist()!r} "
                 f"at row {i}"
             )
         idx = np.argmax(arr, axis=1).astype(np.int64)
