@@ -6,13 +6,14 @@ core     numpy + scipy only: importing trustml stays light, missing extras raise
 typing   mypy --strict over src, stubs, tests/typing and conformance/examples.
 tests    scikit-learn, PyTorch (CPU), TensorFlow (CPU) / Keras 3: every test but MXNet's.
 mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on numpy 1.23.
+docs     the documentation site, built with warnings as errors.
 """
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["core", "typing", "tests", "mxnet"]
+nox.options.sessions = ["core", "typing", "tests", "mxnet", "docs"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
@@ -49,3 +50,10 @@ def mxnet(session: nox.Session) -> None:
     """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
     session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
     session.run("pytest", "-q", "tests/mxnet", "tests/core", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """mkdocs build --strict (the API reference is read from the sources; no framework needed)."""
+    session.install(".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
