@@ -22,7 +22,7 @@ API. Contracts that hold for every member:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol, TypeVar, overload, runtime_checkable
 
 import numpy as np
@@ -319,14 +319,19 @@ def missing_members(obj: object, protocol: type) -> list[str]:
     return sorted(m for m in get_protocol_members(protocol) if not hasattr(obj, m))
 
 
-def require(obj: object, protocol: type[P], name: str = "estimator") -> P:
+def require(obj: object, protocol: Callable[..., P], name: str = "estimator") -> P:
     """Return ``obj`` typed as ``protocol`` or raise :class:`CapabilityError`.
+
+    ``protocol`` is a protocol class such as :class:`WhiteBoxClassifier` (typed as a callable so
+    that mypy accepts protocol classes, which are not concrete ``type`` objects).
 
     Raises
     ------
     CapabilityError
         Naming the parameter, the capability and the missing members.
     """
+    if not isinstance(protocol, type):
+        raise CapabilityError(f"protocol: expected a protocol class, got {protocol!r}")
     missing = missing_members(obj, protocol)
     if missing:
         raise CapabilityError(

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from trustml.preprocessing import Standardisation
-from trustml.protocols import Classifier, LossGradients, WhiteBoxClassifier
+from trustml.protocols import Classifier, LossGradients, WhiteBoxClassifier, require
 
 
 class BlackBox:
@@ -58,3 +58,9 @@ needs_classifier(WhiteBox())
 needs_gradients(WhiteBox())
 needs_gradients(BlackBox())  # type: ignore[arg-type]
 needs_loss(BlackBox())  # type: ignore[arg-type]
+
+
+def narrowed(model: object) -> NDArray[Any]:
+    # `require` accepts protocol classes and returns the object typed as the protocol.
+    white = require(model, WhiteBoxClassifier)
+    return white.loss_gradient(np.zeros((1, 4)), [0])
