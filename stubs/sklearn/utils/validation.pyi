@@ -1,0 +1,3 @@
+from typing import Any
+
+def check_is_fitted(estimator: object, attributes: Any = None, *, msg: str | None = None, all_or_any: Any = ...) -> None: ...
