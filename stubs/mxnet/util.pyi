@@ -1,0 +1,3 @@
+from contextlib import AbstractContextManager
+
+def np_shape(active: bool = ...) -> AbstractContextManager[None]: ...
