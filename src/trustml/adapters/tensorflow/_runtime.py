@@ -1,0 +1,313 @@
+"""The helper object both TensorFlow adapters compose: validation, preprocessing on the TF side,
+predictions, per-sample losses, gradients, activations and the training loops.
+
+Pipeline of every forward pass: validated input (numpy or ``tf.Tensor``, cast to the model's dtype)
+-> numpy preprocessing defences (:meth:`PreprocessingChain.defend_vjp`) -> standardisation as TF ops
+from constants built once -> the model. Gradients are taken with ``tf.GradientTape`` with respect
+to the defended input, then pulled back through the defences in numpy, so they are with respect to
+the raw input.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import tensorflow as tf
+from numpy.typing import ArrayLike, NDArray
+
+from trustml.errors import InputValueError, LabelError, ParameterError, ParameterTypeError
+from trustml.labels import to_index
+from trustml.preprocessing import PreprocessingChain, Pullback
+from trustml.protocols import Reduction
+from trustml.rng import SeedLike, as_generator
+from trustml.validation import check_batch, check_batch_size, check_shape
+
+from ._layers import LayerAccess
+from ._losses import PerSampleLoss
+from ._model import ModelCall
+
+__all__ = ["Step", "TFRuntime", "traced"]
+
+Step = Callable[[tf.Tensor, NDArray[np.int64]], None]
+"""One training step on a standardised batch and its index labels."""
+
+
+def _identity(grad: NDArray[Any]) -> NDArray[Any]:
+    return grad
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def traced(fn: _F) -> _F:
+    """``tf.function(fn, reduce_retracing=True)``. ``fn`` goes in through a ``functools.partial``
+    so that TF keys its call statistics by this adapter's function rather than by the shared code
+    object: each adapter traces its kernels once, which is not the "frequent retracing" TF warns
+    about when several adapters exist."""
+    return cast(_F, tf.function(functools.partial(fn), reduce_retracing=True))
+
+
+class TFRuntime:
+    """Shared machinery of :class:`TensorFlowV2Classifier` and :class:`KerasClassifier`.
+
+    Parameters
+    ----------
+    call : ModelCall
+        ``(standardised batch, training) -> outputs``.
+    nb_classes : int
+    input_shape : tuple of int
+    dtype : tf.DType
+        The model's computation dtype; inputs are cast to it, gradients come back in it.
+    chain : PreprocessingChain
+    loss : PerSampleLoss
+    layers : LayerAccess
+    compiled : bool
+        Whether predictions, losses and gradients run inside ``tf.function`` (see
+        :func:`._model.traceable`); else eagerly.
+    """
+
+    def __init__(
+        self,
+        *,
+        call: ModelCall,
+        nb_classes: int,
+        input_shape: tuple[int, ...],
+        dtype: tf.DType,
+        chain: PreprocessingChain,
+        loss: PerSampleLoss,
+        layers: LayerAccess,
+        compiled: bool,
+    ) -> None:
+        self.call = call
+        self.nb_classes = nb_classes
+        self.input_shape = input_shape
+        self.dtype = dtype
+        self.np_dtype: np.dtype[Any] = np.dtype(dtype.as_numpy_dtype)
+        self.chain = chain
+        self.loss = loss
+        self.layers = layers
+        std = chain.standardisation
+        self._std: tuple[tf.Tensor, tf.Tensor] | None = (
+            None
+            if std.is_identity
+            else (tf.constant(std.subtrahend, dtype=dtype), tf.constant(std.divisor, dtype=dtype))
+        )
+        self._defended = any(d.apply_predict for d in chain.defences)
+        self.compiled = compiled
+        self._kernels(compiled)
+
+    # ------------------------------------------------------------------ inputs
+
+    def validated(self, x: Any, name: str = "x") -> tf.Tensor | NDArray[Any]:
+        """``x`` checked (shape, real numeric, finite) and cast to the model dtype: a new numpy
+        array, or a ``tf.Tensor`` when ``x`` is one (kept in TF, so a caller's tape sees it)."""
+        if isinstance(x, tf.Tensor):
+            check_shape(tuple(x.shape), self.input_shape, name)
+            if not (x.dtype.is_floating or x.dtype.is_integer or x.dtype.is_bool):
+                raise InputValueError(f"{name}: expected a real numeric tensor, got {x.dtype.name}")
+            t = tf.cast(x, self.dtype)
+            if not bool(tf.reduce_all(tf.math.is_finite(t))):
+                raise InputValueError(f"{name}: expected finite values, got NaN/inf entries")
+            return t
+        return check_batch(x, self.input_shape, dtype=self.np_dtype, name=name)
+
+    def defended(self, x: tf.Tensor | NDArray[Any]) -> tuple[tf.Tensor, Pullback]:
+        """Predict-time defences (numpy) with their pullback; the result as a tensor."""
+        if not self._defended:
+            return tf.convert_to_tensor(x), _identity
+        arr = x.numpy() if isinstance(x, tf.Tensor) else x
+        out, pullback = self.chain.defend_vjp(arr)
+        return tf.constant(np.asarray(out, dtype=self.np_dtype)), pullback
+
+    def standardise(self, x: tf.Tensor) -> tf.Tensor:
+        """``(x - subtrahend) / divisor`` as TF ops (skipped for the identity)."""
+        if self._std is None:
+            return x
+        return (x - self._std[0]) / self._std[1]
+
+    def outputs(self, x: tf.Tensor) -> tf.Tensor:
+        """Model outputs (inference mode) for a defended batch."""
+        return tf.convert_to_tensor(self.call(self.standardise(x), False))
+
+    def labels(self, y: ArrayLike, n: int, name: str = "y") -> NDArray[np.int64]:
+        return to_index(y, self.nb_classes, n=n, name=name)
+
+    # ------------------------------------------------------------------ inference
+
+    def predict(self, x: Any, batch_size: int) -> NDArray[np.float32]:
+        size = check_batch_size(batch_size)
+        xd, _ = self.defended(self.validated(x))
+        n = int(xd.shape[0] or 0)
+        if n == 0:
+            return np.zeros((0, self.nb_classes), dtype=np.float32)
+        parts = [self._forward(xd[i : i + size]).numpy() for i in range(0, n, size)]
+        preds = np.concatenate(parts).astype(np.float32, copy=False)
+        return self.chain.postprocess(preds)
+
+    def compute_loss(self, x: Any, y: ArrayLike, reduction: Reduction) -> NDArray[Any]:
+        if reduction not in ("none", "mean", "sum"):
+            raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+        xv = self.validated(x)
+        idx = self.labels(y, int(xv.shape[0] or 0))
+        xd, _ = self.defended(xv)
+        losses = (
+            self._losses(xd, tf.constant(idx)).numpy() if idx.size else np.zeros(0, self.np_dtype)
+        )
+        if reduction == "mean":
+            return np.asarray(losses.mean() if losses.size else np.nan, dtype=self.np_dtype)
+        if reduction == "sum":
+            return np.asarray(losses.sum(), dtype=self.np_dtype)
+        return np.asarray(losses, dtype=self.np_dtype)
+
+    def loss_gradient(self, x: Any, y: ArrayLike) -> NDArray[Any]:
+        xv = self.validated(x)
+        idx = self.labels(y, int(xv.shape[0] or 0))
+        xd, pullback = self.defended(xv)
+        if not idx.size:
+            return np.zeros((0, *self.input_shape), dtype=self.np_dtype)
+        grad = self._loss_gradient(xd, tf.constant(idx)).numpy()
+        return np.asarray(pullback(grad), dtype=self.np_dtype)
+
+    def class_gradient(self, x: Any, label: Any) -> NDArray[Any]:
+        xv = self.validated(x)
+        n = int(xv.shape[0] or 0)
+        rows = self._class_rows(label, n)
+        xd, pullback = self.defended(xv)
+        k = self.nb_classes if rows is None else 1
+        if n == 0:
+            return np.zeros((0, k, *self.input_shape), dtype=self.np_dtype)
+        picks = [np.full(n, c, np.int64) for c in range(k)] if rows is None else [rows]
+        grads = [pullback(self._picked_gradient(xd, tf.constant(r)).numpy()) for r in picks]
+        return np.stack(grads, axis=1).astype(self.np_dtype, copy=False)
+
+    # ------------------------------------------------------------------ kernels (maybe traced)
+
+    def _kernels(self, compiled: bool) -> None:
+        """The four hot paths on a defended batch, traced once with ``tf.function`` when
+        ``compiled`` (shape-generic after the second batch size, ``reduce_retracing``)."""
+
+        def forward(x: tf.Tensor) -> tf.Tensor:
+            return self.outputs(x)
+
+        def losses(x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+            return self.loss(self.outputs(x), labels)
+
+        def loss_gradient(x: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                total = tf.reduce_sum(self.loss(self.outputs(x), labels))
+            return tf.convert_to_tensor(tape.gradient(total, x))
+
+        def picked_gradient(x: tf.Tensor, rows: tf.Tensor) -> tf.Tensor:
+            """Gradient of ``sum_i outputs[i, rows[i]]``: row i is d outputs[i, rows[i]] / d x_i."""
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                total = tf.reduce_sum(tf.gather(self.outputs(x), rows, axis=1, batch_dims=1))
+            return tf.convert_to_tensor(tape.gradient(total, x))
+
+        if compiled:
+            forward = traced(forward)
+            losses = traced(losses)
+            loss_gradient = traced(loss_gradient)
+            picked_gradient = traced(picked_gradient)
+        self._forward = forward
+        self._losses = losses
+        self._loss_gradient = loss_gradient
+        self._picked_gradient = picked_gradient
+
+    def _class_rows(self, label: Any, n: int) -> NDArray[np.int64] | None:
+        if label is None:
+            return None
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+            if not 0 <= int(label) < self.nb_classes:
+                raise LabelError(
+                    f"label: expected a class index in [0, {self.nb_classes}), got {label}"
+                )
+            return np.full(n, int(label), dtype=np.int64)
+        arr = np.asarray(label)
+        if arr.ndim != 1:
+            raise LabelError(
+                f"label: expected None, an int or class indices of shape ({n},), got shape "
+                f"{arr.shape}"
+            )
+        return to_index(arr, self.nb_classes, n=n, name="label")
+
+    def activations(
+        self, x: Any, layer: int | str, batch_size: int, framework: bool
+    ) -> tf.Tensor | NDArray[Any]:
+        index = self.layers.resolve(layer)
+        size = check_batch_size(batch_size)
+        xd, _ = self.defended(self.validated(x))
+        n = int(xd.shape[0] or 0)
+        if n == 0:
+            probe = tf.zeros((1, *self.input_shape), dtype=self.dtype)
+            out = self.layers.output(self.standardise(probe), index)[:0]
+            return out if framework else out.numpy()
+        parts = [
+            self.layers.output(self.standardise(xd[i : i + size]), index) for i in range(0, n, size)
+        ]
+        result = parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
+        return result if framework else result.numpy()
+
+    # ------------------------------------------------------------------ training
+
+    def fit(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        batch_size: int,
+        nb_epochs: int,
+        seed: SeedLike,
+        step: Step,
+    ) -> None:
+        """Everything is validated before the first step; batches are reshuffled every epoch with
+        a generator drawn from ``seed``."""
+        arr = check_batch(x, self.input_shape, dtype=self.np_dtype)
+        idx = self.labels(y, arr.shape[0])
+        size = check_batch_size(batch_size)
+        epochs = check_batch_size(nb_epochs, "nb_epochs")
+        rng = as_generator(seed)
+        pre, _ = self.chain(arr, None, fit=True)
+        pre = np.asarray(pre, dtype=self.np_dtype)
+        n = arr.shape[0]
+        for _ in range(epochs):
+            order = rng.permutation(n)
+            for i in range(0, n, size):
+                batch = order[i : i + size]
+                step(tf.constant(pre[batch]), idx[batch])
+
+    def fit_generator(
+        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int, step: Step
+    ) -> None:
+        """Train on ``(x, y)`` batches (numpy or tensors; a ``tf.data.Dataset`` included), the
+        iterable re-iterated once per epoch. Each batch is validated before its step."""
+        epochs = check_batch_size(nb_epochs, "nb_epochs")
+        if not isinstance(generator, Iterable):
+            raise ParameterTypeError(
+                f"generator: expected an iterable of (x, y) batches (e.g. a tf.data.Dataset), "
+                f"got {type(generator).__name__}"
+            )
+        for epoch in range(epochs):
+            count = 0
+            for item in generator:
+                try:
+                    xb, yb = item
+                except (TypeError, ValueError):
+                    raise ParameterError(
+                        f"generator: expected (x, y) pairs, got {type(item).__name__}"
+                    ) from None
+                xb = xb.numpy() if isinstance(xb, tf.Tensor) else xb
+                yb = yb.numpy() if isinstance(yb, tf.Tensor) else yb
+                arr = check_batch(xb, self.input_shape, dtype=self.np_dtype, name="generator x")
+                idx = self.labels(yb, arr.shape[0], name="generator y")
+                pre, _ = self.chain(arr, None, fit=True)
+                step(tf.constant(np.asarray(pre, dtype=self.np_dtype)), idx)
+                count += 1
+            if count == 0:
+                raise ParameterError(
+                    f"generator: expected at least one batch per epoch, got none in epoch {epoch} "
+                    f"(a one-shot iterator cannot be re-iterated; pass a re-iterable)"
+                )

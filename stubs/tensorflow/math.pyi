@@ -1,0 +1,6 @@
+from typing import Any
+
+from tensorflow import Tensor
+
+def log(x: Any) -> Tensor: ...
+def is_finite(x: Any) -> Tensor: ...

@@ -1,0 +1,6 @@
+from typing import Any
+
+from tensorflow import Tensor
+
+def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any) -> Tensor: ...
+def softmax(logits: Any, axis: int = ...) -> Tensor: ...
