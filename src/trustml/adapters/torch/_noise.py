@@ -52,9 +52,12 @@ def count_noisy_predictions(
             stop = min(start + bs, total)
             lo, hi = start // draws, (stop - 1) // draws + 1  # the inputs this chunk covers
             rows = torch.arange(start, stop, device=core.device) // draws - lo
-            clean = to_device(xt[lo:hi], core.device, dtype)[rows]
-            noise = torch.randn(clean.shape, generator=gen, device=core.device, dtype=noise_dtype)
-            scores = core.postprocess(core.scores(clean + (std * noise).to(dtype)), True)
+            shape = (stop - start, *core.input_shape)
+            # In place: one batch of noise becomes the noisy batch (memory: about two batches).
+            noisy = torch.randn(shape, generator=gen, device=core.device, dtype=noise_dtype)
+            noisy = noisy.mul_(std).to(dtype)
+            noisy.add_(to_device(xt[lo:hi], core.device, dtype)[rows])
+            scores = core.postprocess(core.scores(noisy), True)
             labels = scores.argmax(dim=1)
             local = torch.bincount(rows * classes + labels, minlength=(hi - lo) * classes)
             counts[lo:hi] += local.view(hi - lo, classes)
