@@ -1,0 +1,47 @@
+"""Randomized-smoothing certification (Cohen, Rosenfeld, Kolter, ICML 2019).
+
+Public API:
+
+- :func:`RandomizedSmoothing` wraps any trustml Classifier and returns a smoothed classifier with
+  ``certify`` (CERTIFY) and ``predict`` (PREDICT), plus ``fit`` and ``loss_gradient`` where the
+  wrapped classifier has them;
+- :func:`predicted_labels` turns smoothed predictions into labels with ``-1`` for abstentions;
+- :func:`certified_accuracy` is the certified accuracy on a grid of radii;
+- :func:`lower_confidence_bound` and :func:`certified_radius` are the statistics of CERTIFY;
+- :func:`plot_certified_accuracy` (extra ``plots``) draws the curve.
+
+scipy is imported on first use; matplotlib and tqdm only when a plot or a progress bar is asked
+for.
+"""
+
+from __future__ import annotations
+
+from trustml.certification._smoothing import predicted_labels
+from trustml.certification._statistics import (
+    certified_radius,
+    lower_confidence_bound,
+    two_sided_binomial_pvalue,
+)
+from trustml.certification.metrics import certified_accuracy
+from trustml.certification.plots import plot_certified_accuracy
+from trustml.certification.randomized_smoothing import (
+    DifferentiableSmoothedClassifier,
+    RandomizedSmoothing,
+    SmoothedClassifier,
+    TrainableDifferentiableSmoothedClassifier,
+    TrainableSmoothedClassifier,
+)
+
+__all__ = [
+    "DifferentiableSmoothedClassifier",
+    "RandomizedSmoothing",
+    "SmoothedClassifier",
+    "TrainableDifferentiableSmoothedClassifier",
+    "TrainableSmoothedClassifier",
+    "certified_accuracy",
+    "certified_radius",
+    "lower_confidence_bound",
+    "plot_certified_accuracy",
+    "predicted_labels",
+    "two_sided_binomial_pvalue",
+]

@@ -1,0 +1,193 @@
+"""The shared part of every smoothed classifier: CERTIFY and PREDICT of Cohen et al. (2019).
+
+Composed (not inherited) by the public classes of
+:mod:`trustml.certification.randomized_smoothing`. Algorithms as in Cohen, Rosenfeld, Kolter,
+"Certified Adversarial Robustness via Randomized Smoothing", ICML 2019, Section 3.2 (Pseudocode).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from trustml.certification._sampling import count_predictions
+from trustml.certification._statistics import (
+    certified_radius,
+    check_alpha,
+    check_count,
+    check_sigma,
+    lower_confidence_bound,
+    two_sided_binomial_pvalue,
+)
+from trustml.protocols import Classifier, require
+from trustml.rng import SeedLike, as_generator
+from trustml.validation import check_batch, check_batch_size
+
+__all__ = ["Smoothing", "predicted_labels"]
+
+
+def predicted_labels(predictions: ArrayLike) -> NDArray[np.int64]:
+    """Labels from smoothed predictions, ``-1`` where the smoothed classifier abstains.
+
+    Parameters
+    ----------
+    predictions : array_like
+        ``(N, nb_classes)`` as returned by a smoothed classifier's ``predict``: one-hot rows, or
+        all-zero rows where PREDICT abstained.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` int64: the argmax of each row, or ``-1`` for an all-zero row.
+
+    Raises
+    ------
+    InputShapeError
+        ``predictions`` is not two-dimensional.
+    """
+    from trustml.errors import InputShapeError
+
+    arr = np.asarray(predictions)
+    if arr.ndim != 2:
+        raise InputShapeError(f"predictions: expected shape (N, nb_classes), got {arr.shape}")
+    if arr.shape[1] == 0:
+        return np.full(arr.shape[0], -1, dtype=np.int64)
+    labels = np.argmax(arr, axis=1).astype(np.int64)
+    return np.where((arr != 0).any(axis=1), labels, np.int64(-1))
+
+
+class Smoothing:
+    """The smoothed classifier ``g(x) = argmax_c P[f(x + e) = c]``, ``e ~ N(0, sigma^2 I)``.
+
+    Holds the wrapped classifier and the defaults; see :func:`~trustml.certification.
+    RandomizedSmoothing` for the parameters. Every validation happens in the constructor or at
+    the start of a call, before any noise is drawn.
+    """
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        sigma: float,
+        *,
+        alpha: float,
+        n: int,
+        n0: int,
+        batch_size: int,
+        nb_gradient_samples: int,
+        seed: SeedLike,
+    ) -> None:
+        capability: type = Classifier  # (a Protocol class is not a concrete type[P] for mypy)
+        require(classifier, capability, "classifier")
+        self.classifier: Classifier = classifier
+        self.sigma = check_sigma(sigma)
+        self.alpha = check_alpha(alpha)
+        self.n = check_count(n, "n")
+        self.n0 = check_count(n0, "n0")
+        self.batch_size = check_batch_size(batch_size)
+        self.nb_gradient_samples = check_count(nb_gradient_samples, "nb_gradient_samples")
+        as_generator(seed)  # validates the type
+        self.seed: SeedLike = seed
+
+    def generator(self, seed: SeedLike) -> np.random.Generator:
+        """The call's seed if given, else the constructor's (an int gives the same stream at
+        every call; a Generator advances; None is fresh OS entropy)."""
+        return as_generator(self.seed if seed is None else seed)
+
+    def check_x(self, x: ArrayLike, dtype: Any = np.float32) -> NDArray[Any]:
+        """Validated copy of ``x`` ``(N, *input_shape)`` in ``dtype``."""
+        return check_batch(x, self.classifier.input_shape, dtype=dtype)
+
+    def counts(
+        self,
+        x: NDArray[np.float32],
+        n: int,
+        *,
+        batch_size: int,
+        rng: np.random.Generator,
+        advance: Callable[[int], None] | None = None,
+    ) -> NDArray[np.int64]:
+        """``(N, nb_classes)`` int64 counts of ``n`` noisy predictions per input."""
+        return count_predictions(
+            self.classifier, x, self.sigma, n, batch_size=batch_size, rng=rng, advance=advance
+        )
+
+    def certify(
+        self,
+        x: ArrayLike,
+        n: int,
+        *,
+        n0: int | None,
+        alpha: float | None,
+        batch_size: int | None,
+        seed: SeedLike,
+        progress: bool,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """CERTIFY for every row of ``x``; see ``SmoothedClassifier.certify``."""
+        n = check_count(n, "n")
+        n0 = self.n0 if n0 is None else check_count(n0, "n0")
+        alpha = self.alpha if alpha is None else check_alpha(alpha)
+        batch_size = self.batch_size if batch_size is None else check_batch_size(batch_size)
+        xs = self.check_x(x)
+        rng = self.generator(seed)
+        with _progress(progress, xs.shape[0] * (n0 + n), "certify") as advance:
+            # selection draws, then fresh estimation draws: the selection is never reused
+            selection = self.counts(xs, n0, batch_size=batch_size, rng=rng, advance=advance)
+            estimation = self.counts(xs, n, batch_size=batch_size, rng=rng, advance=advance)
+        top = np.argmax(selection, axis=1).astype(np.int64)
+        n_a = estimation[np.arange(xs.shape[0]), top]
+        p_lower = lower_confidence_bound(n_a, n, alpha)
+        abstain = p_lower < 0.5
+        labels = np.where(abstain, np.int64(-1), top)
+        radii = np.where(abstain, 0.0, certified_radius(p_lower, self.sigma))
+        return labels.astype(np.int64), radii.astype(np.float64)
+
+    def predict(
+        self,
+        x: ArrayLike,
+        *,
+        n: int | None,
+        alpha: float | None,
+        batch_size: int | None,
+        seed: SeedLike,
+        progress: bool = False,
+    ) -> NDArray[np.float32]:
+        """PREDICT for every row of ``x``; see ``SmoothedClassifier.predict``."""
+        n = self.n if n is None else check_count(n, "n")
+        alpha = self.alpha if alpha is None else check_alpha(alpha)
+        batch_size = self.batch_size if batch_size is None else check_batch_size(batch_size)
+        xs = self.check_x(x)
+        rng = self.generator(seed)
+        with _progress(progress, xs.shape[0] * n, "predict") as advance:
+            counts = self.counts(xs, n, batch_size=batch_size, rng=rng, advance=advance)
+        order = np.argsort(-counts, axis=1, kind="stable")
+        rows = np.arange(xs.shape[0])
+        first = counts[rows, order[:, 0]]
+        second = counts[rows, order[:, 1]]
+        decided = two_sided_binomial_pvalue(first, first + second) <= alpha
+        out = np.zeros(counts.shape, dtype=np.float32)
+        out[rows[decided], order[decided, 0]] = 1.0
+        return out
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, what: str) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm bar over ``total`` noisy draws when ``enabled`` and tqdm is installed (extra
+    ``progress``); otherwise nothing, silently."""
+    if not enabled or total == 0:
+        yield None
+        return
+    try:
+        tqdm = importlib.import_module("tqdm").tqdm
+    except ImportError:
+        yield None
+        return
+    bar = tqdm(total=total, unit="draw", unit_scale=True, desc=what, leave=False)
+    try:
+        yield bar.update
+    finally:
+        bar.close()

@@ -1,0 +1,156 @@
+"""The statistics of CERTIFY and PREDICT (Cohen, Rosenfeld, Kolter, ICML 2019), vectorised.
+
+scipy is imported inside the functions, so importing :mod:`trustml` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from trustml.errors import ParameterError, ParameterTypeError
+
+__all__ = [
+    "certified_radius",
+    "check_alpha",
+    "check_count",
+    "check_sigma",
+    "lower_confidence_bound",
+    "two_sided_binomial_pvalue",
+]
+
+
+def check_sigma(sigma: Any, name: str = "sigma") -> float:
+    """Validate a noise level: a finite float > 0 (raw input units).
+
+    Raises
+    ------
+    ParameterTypeError
+        Not a real number.
+    ParameterError
+        Not finite, or not > 0.
+    """
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
+        raise ParameterTypeError(f"{name}: expected a positive float, got {type(sigma).__name__}")
+    value = float(sigma)
+    if not np.isfinite(value) or value <= 0.0:
+        raise ParameterError(f"{name}: expected a finite float > 0, got {sigma!r}")
+    return value
+
+
+def check_alpha(alpha: Any, name: str = "alpha") -> float:
+    """Validate a failure probability: a float in ``(0, 0.5]``.
+
+    Above 0.5 a one-sided lower confidence bound would sit above the point estimate, and at 0 it
+    is vacuous.
+
+    Raises
+    ------
+    ParameterTypeError
+        Not a real number.
+    ParameterError
+        Outside ``(0, 0.5]``.
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise ParameterTypeError(
+            f"{name}: expected a float in (0, 0.5], got {type(alpha).__name__}"
+        )
+    value = float(alpha)
+    if not (0.0 < value <= 0.5):
+        raise ParameterError(f"{name}: expected a float in (0, 0.5], got {alpha!r}")
+    return value
+
+
+def check_count(count: Any, name: str) -> int:
+    """Validate a number of noise draws: an int >= 1.
+
+    Raises
+    ------
+    ParameterError
+        Not an integer, or < 1.
+    """
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+        raise ParameterError(f"{name}: expected an int >= 1, got {count!r}")
+    if count < 1:
+        raise ParameterError(f"{name}: expected an int >= 1, got {count}")
+    return int(count)
+
+
+def lower_confidence_bound(n_a: ArrayLike, n: int, alpha: float) -> NDArray[np.float64]:
+    """One-sided (1 - alpha) Clopper-Pearson lower bound on a binomial proportion.
+
+    ``beta.ppf(alpha, n_a, n - n_a + 1)``, and 0 where ``n_a == 0``; Cohen et al.'s
+    ``LowerConfBound`` (``proportion_confint(n_a, n, alpha=2 * alpha, method="beta")[0]``).
+
+    Parameters
+    ----------
+    n_a : array_like of int
+        Successes, any shape, each in ``[0, n]``.
+    n : int
+        Trials (>= 1).
+    alpha : float
+        Failure probability in ``(0, 0.5]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``n_a``, in ``[0, 1)``.
+
+    Raises
+    ------
+    ParameterError
+        ``n < 1``, ``alpha`` outside ``(0, 0.5]`` or a count outside ``[0, n]``.
+    """
+    from scipy.stats import beta
+
+    n = check_count(n, "n")
+    alpha = check_alpha(alpha)
+    counts = np.asarray(n_a, dtype=np.int64)
+    if counts.size and (counts.min() < 0 or counts.max() > n):
+        raise ParameterError(f"n_a: expected counts in [0, {n}], got values outside")
+    safe = np.maximum(counts, 1)
+    bound = np.asarray(beta.ppf(alpha, safe, n - safe + 1), dtype=np.float64)
+    return np.where(counts == 0, 0.0, bound)
+
+
+def certified_radius(p_lower: ArrayLike, sigma: float) -> NDArray[np.float64]:
+    """L2 radius ``sigma * Phi^-1(p_lower)`` (Cohen et al., Theorem 1 with ``pB = 1 - pA``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the shape of ``p_lower``; ``0.0`` where ``p_lower < 0.5`` (abstain). Raw input
+        units.
+    """
+    from scipy.stats import norm
+
+    p = np.asarray(p_lower, dtype=np.float64)
+    radius = sigma * np.asarray(norm.ppf(p), dtype=np.float64)
+    return np.where(p < 0.5, 0.0, radius)
+
+
+def two_sided_binomial_pvalue(k: ArrayLike, n: ArrayLike) -> NDArray[np.float64]:
+    """p-value of the exact two-sided binomial test of ``p = 0.5``, vectorised.
+
+    For ``p = 0.5`` the distribution is symmetric, so the p-value of
+    ``scipy.stats.binomtest(k, n, 0.5, alternative="two-sided")`` is
+    ``min(1, 2 * P[X <= min(k, n - k)])``; the tests compare the two.
+
+    Parameters
+    ----------
+    k, n : array_like of int
+        Successes and trials, broadcastable; ``0 <= k <= n``. ``n = 0`` gives 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 p-values in ``(0, 1]``.
+    """
+    from scipy.stats import binom
+
+    k_arr = np.asarray(k, dtype=np.int64)
+    n_arr = np.asarray(n, dtype=np.int64)
+    tail = np.asarray(binom.cdf(np.minimum(k_arr, n_arr - k_arr), n_arr, 0.5), dtype=np.float64)
+    return np.minimum(1.0, 2.0 * tail)
