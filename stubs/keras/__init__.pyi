@@ -7,6 +7,7 @@ from keras import layers as layers
 from keras import losses as losses
 from keras import optimizers as optimizers
 from keras import saving as saving
+from keras import utils as utils
 from keras.layers import Layer
 
 class Model(Layer):
