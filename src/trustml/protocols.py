@@ -291,7 +291,9 @@ class NoisyCounter(Protocol):
         -------
         numpy.ndarray
             ``(N, nb_classes)`` int64 counts; each row sums to ``n``. Never more than
-            ``batch_size`` noisy copies exist at once.
+            ``batch_size`` noisy copies exist at once. Row ``i`` depends only on ``x[i]`` and
+            ``seed`` (seed each input's noise with :func:`trustml.rng.input_seeds`), never on
+            the other rows or their order.
         """
         ...
 

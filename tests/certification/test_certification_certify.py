@@ -241,3 +241,26 @@ def test_bad_certify_arguments(x: np.ndarray, kwargs: dict, error: type, match: 
 def test_not_a_classifier() -> None:
     with pytest.raises(CapabilityError, match="classifier.*predict"):
         RandomizedSmoothing(object(), 0.5)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("batch_size", [7, 64, 1000])
+def test_an_inputs_result_does_not_depend_on_its_batch(batch_size: int) -> None:
+    """Per-input noise is seeded from the call's seed and the input's values: certifying or
+    predicting an input alone, among others, in another order or with another batch_size gives
+    the same result (and distinct inputs still get independent noise, see the soundness test)."""
+    rng = np.random.default_rng(5)
+    x = points_at(rng.uniform(0.05, 0.4, size=12), rng)
+    smoothed = RandomizedSmoothing(binary_linear(W, B), 0.5, alpha=0.01)
+    labels, radii = smoothed.certify(x, 50, n0=10, batch_size=batch_size, seed=3)
+    ref_labels, ref_radii = smoothed.certify(x, 50, n0=10, batch_size=1000, seed=3)
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_array_equal(radii, ref_radii)
+    for i in (0, 5, 11):
+        alone = smoothed.certify(x[i : i + 1], 50, n0=10, batch_size=batch_size, seed=3)
+        assert (alone[0][0], alone[1][0]) == (labels[i], radii[i])
+    order = rng.permutation(len(x))
+    shuffled = smoothed.certify(x[order], 50, n0=10, batch_size=batch_size, seed=3)
+    np.testing.assert_array_equal(shuffled[1], radii[order])
+    preds = smoothed.predict(x, n=50, batch_size=batch_size, seed=4)
+    np.testing.assert_array_equal(smoothed.predict(x[3:4], n=50, batch_size=batch_size, seed=4),
+                                  preds[3:4])

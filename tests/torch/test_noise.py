@@ -35,24 +35,40 @@ def test_tiny_sigma_counts_the_clean_prediction(cnn, images) -> None:
     assert_array_equal(counts[np.arange(10), clean], 20)
 
 
-def test_counts_match_predict_on_the_same_noise() -> None:
-    """Closed check on a linear model: the counts equal those of predict on explicitly drawn noise
-    with the same generator stream (chunks of batch_size over the flattened (input, draw) axis)."""
+@pytest.mark.parametrize("bs", [4, 12])
+def test_counts_match_predict_on_the_same_noise(bs: int) -> None:
+    """Closed check on a linear model: the counts equal those of predict on explicitly drawn noise.
+    Each input's generator is seeded from the call's seed and the input's values (chunks of
+    batch_size when n > bs, one block of n draws per input when n <= bs)."""
     lin = torch.nn.Linear(6, 3)
     clf = wrap(lin, MLP_SHAPE, 3)
     x = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
-    n, bs, seed = 5, 4, 11
+    n, seed = 5, 11
     counts = clf.count_noisy_predictions(x, 0.8, n, batch_size=bs, seed=seed)
     from trustml.adapters.torch._randomness import draw_seed
+    from trustml.rng import input_seeds
 
-    gen = torch.Generator().manual_seed(draw_seed(seed))
-    rows = np.repeat(np.arange(3), n)
-    noise = torch.cat([torch.randn((min(bs, 15 - s), 6), generator=gen) for s in range(0, 15, bs)])
-    noisy = torch.from_numpy(x[rows]) + 0.8 * noise
-    labels = clf.predict(noisy).argmax(1)
     expected = np.zeros((3, 3), np.int64)
-    np.add.at(expected, (rows, labels), 1)
+    for i, input_seed in enumerate(input_seeds(x, draw_seed(seed))):
+        gen = torch.Generator().manual_seed(input_seed)
+        if n <= bs:
+            noise = torch.empty((n, 6)).normal_(generator=gen)
+        else:
+            noise = torch.cat([torch.randn((min(bs, n - s), 6), generator=gen)
+                               for s in range(0, n, bs)])
+        labels = clf.predict(torch.from_numpy(x[i]) + 0.8 * noise).argmax(1)
+        np.add.at(expected[i], labels, 1)
     assert_array_equal(counts, expected)
+
+
+@pytest.mark.parametrize("bs", [3, 64])
+def test_an_inputs_counts_do_not_depend_on_the_other_inputs(cnn, images, bs: int) -> None:
+    together = cnn.count_noisy_predictions(images, 0.5, 20, batch_size=bs, seed=3)
+    for i in (0, 4, 9):
+        alone = cnn.count_noisy_predictions(images[i : i + 1], 0.5, 20, batch_size=bs, seed=3)
+        assert_array_equal(alone[0], together[i])
+    reordered = cnn.count_noisy_predictions(images[::-1], 0.5, 20, batch_size=bs, seed=3)
+    assert_array_equal(reordered[::-1], together)
 
 
 def test_never_more_than_batch_size_copies() -> None:

@@ -2,11 +2,11 @@
 
 The noise is added in raw input space, before the wrapped classifier's preprocessing (its
 ``predict`` standardises the noisy input itself). Never more than ``batch_size`` noisy copies
-exist at once: the draws of all inputs form one flat sequence of ``N * n`` rows, cut into chunks of
-at most ``batch_size`` rows that fill one reused buffer, and the argmax labels of each chunk are
-counted with a single ``numpy.bincount``. Because numpy's Generator produces the same stream
-whatever the sizes of the successive requests, the counts for a given seed do not depend on
-``batch_size``.
+exist at once: the draws are cut into chunks of
+at most ``batch_size`` rows, and the argmax labels of each chunk are counted with a single
+``numpy.bincount``. Each input's noise is seeded from the call's seed and the input's own values
+(:func:`trustml.rng.input_seeds`), so an input's counts depend only on the input and the seed:
+not on the batch it came in, its position, or ``batch_size``.
 
 Adapters that satisfy :class:`trustml.protocols.NoisyCounter` draw and count on their own device
 instead (:func:`count_predictions` detects it).
@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from trustml.errors import UnsupportedModelError
 from trustml.protocols import Classifier, NoisyCounter
+from trustml.rng import input_seeds
 
 __all__ = ["count_predictions", "count_through_predict", "count_with_noisy_counter"]
 
@@ -40,6 +41,12 @@ def count_through_predict(
 ) -> NDArray[np.int64]:
     """Count argmax labels of ``classifier.predict`` on ``n`` noisy copies of each input.
 
+    Each input's noise comes from its own ``numpy.random.Generator``, seeded from one integer
+    drawn from ``rng`` and the input's values (:func:`trustml.rng.input_seeds`): distinct inputs
+    get independent noise, and an input's counts depend only on the input and the seed, not on
+    the other inputs, their order, or ``batch_size`` (a Generator gives the same stream whatever
+    the sizes of the successive requests).
+
     Parameters
     ----------
     classifier : Classifier
@@ -53,7 +60,7 @@ def count_through_predict(
     batch_size : int
         Most noisy copies in memory (and per ``predict`` call).
     rng : numpy.random.Generator
-        Source of the noise; advances by ``N * n * prod(input_shape)`` float32 normals.
+        Source of the call's noise seed (advances by one integer draw).
 
     Returns
     -------
@@ -66,32 +73,50 @@ def count_through_predict(
         ``predict`` returned something other than ``(rows, nb_classes)`` scores.
     """
     nb_classes = classifier.nb_classes
-    n_inputs = x.shape[0]
-    counts = np.zeros(n_inputs * nb_classes, dtype=np.int64)
-    total = n_inputs * n
-    buffer = np.empty((min(batch_size, total), *x.shape[1:]), dtype=np.float32)
-    for start in range(0, total, batch_size):
-        stop = min(start + batch_size, total)
-        noisy = buffer[: stop - start]
-        rng.standard_normal(dtype=np.float32, out=noisy)
-        noisy *= np.float32(sigma)
-        first, last = start // n, (stop - 1) // n
-        for i in range(first, last + 1):  # one slice per input in the chunk, not per draw
-            lo, hi = max(start, i * n) - start, min(stop, (i + 1) * n) - start
-            noisy[lo:hi] += x[i]
-        scores = np.asarray(classifier.predict(noisy, batch_size=stop - start))
-        if scores.shape != (stop - start, nb_classes):
+    n_inputs, shape = x.shape[0], x.shape[1:]
+    counts = np.zeros((n_inputs, nb_classes), dtype=np.int64)
+    seeds = input_seeds(x, int(rng.integers(0, 2**63 - 1)))
+
+    def count(noisy: NDArray[np.float32], rows: NDArray[np.intp], first: int) -> None:
+        scores = np.asarray(classifier.predict(noisy, batch_size=noisy.shape[0]))
+        if scores.shape != (noisy.shape[0], nb_classes):
             raise UnsupportedModelError(
-                f"classifier.predict: expected scores of shape ({stop - start}, {nb_classes}), "
+                f"classifier.predict: expected scores of shape ({noisy.shape[0]}, {nb_classes}), "
                 f"got {scores.shape}"
             )
-        rows = np.arange(start, stop) // n - first
+        groups = int(rows[-1]) + 1
         flat = rows * nb_classes + np.argmax(scores, axis=1)
-        block = np.bincount(flat, minlength=(last - first + 1) * nb_classes)
-        counts[first * nb_classes : (last + 1) * nb_classes] += block
+        counts[first : first + groups] += np.bincount(
+            flat, minlength=groups * nb_classes
+        ).reshape(groups, nb_classes)
         if advance is not None:
-            advance(stop - start)
-    return counts.reshape(n_inputs, nb_classes)
+            advance(noisy.shape[0])
+
+    if n <= batch_size:
+        # Groups of inputs, each with its n draws: at most batch_size noisy copies at once.
+        per_group = max(1, batch_size // n)
+        buffer = np.empty((min(per_group, n_inputs) * n, *shape), dtype=np.float32)
+        for first in range(0, n_inputs, per_group):
+            groups = min(per_group, n_inputs - first)
+            noisy = buffer[: groups * n]
+            for k in range(groups):  # per input, never per draw
+                block = noisy[k * n : (k + 1) * n]
+                np.random.default_rng(seeds[first + k]).standard_normal(dtype=np.float32, out=block)
+                block *= np.float32(sigma)
+                block += x[first + k]
+            count(noisy, np.repeat(np.arange(groups), n), first)
+        return counts
+    buffer = np.empty((batch_size, *shape), dtype=np.float32)
+    zeros = np.zeros(batch_size, dtype=np.intp)
+    for i in range(n_inputs):  # one input at a time, its n draws in chunks of batch_size
+        gen = np.random.default_rng(seeds[i])
+        for start in range(0, n, batch_size):
+            noisy = buffer[: min(batch_size, n - start)]
+            gen.standard_normal(dtype=np.float32, out=noisy)
+            noisy *= np.float32(sigma)
+            noisy += x[i]
+            count(noisy, zeros[: noisy.shape[0]], i)
+    return counts
 
 
 def count_with_noisy_counter(
@@ -107,8 +132,9 @@ def count_with_noisy_counter(
 ) -> NDArray[np.int64]:
     """Counts through the adapter's own device fast path (``count_noisy_predictions``).
 
-    Inputs go in blocks of ``max(1, batch_size // n)``, each with an integer seed drawn from
-    ``rng``, so the result is reproducible for a seed and progress can be reported per block.
+    Inputs go in blocks of ``max(1, batch_size // n)`` (so progress can be reported per block),
+    every block with the same integer seed drawn once from ``rng``: the adapter's contract makes
+    an input's counts depend only on the input and that seed, so blocks do not change the result.
 
     Raises
     ------
@@ -118,9 +144,9 @@ def count_with_noisy_counter(
     n_inputs = x.shape[0]
     per_block = max(1, batch_size // n)
     blocks: list[NDArray[np.int64]] = []
+    seed = int(rng.integers(0, 2**63 - 1))
     for start in range(0, n_inputs, per_block):
         chunk = x[start : start + per_block]
-        seed = int(rng.integers(0, 2**63 - 1))
         got = np.asarray(
             classifier.count_noisy_predictions(chunk, sigma, n, batch_size=batch_size, seed=seed)
         )

@@ -1,10 +1,13 @@
 """Randomized smoothing's inner loop on the device: Gaussian noise, predictions, counts.
 
 Cohen, Rosenfeld, Kolter, "Certified Adversarial Robustness via Randomized Smoothing", ICML 2019:
-the smoothed classifier's counts of ``argmax f(x + e)``, ``e ~ N(0, sigma^2 I)``. The ``N * n``
-noisy copies are visited along one flat axis (input-major) in chunks of at most ``batch_size``, so a
-chunk may hold the copies of several inputs when ``n < batch_size``; only the inputs a chunk needs
-are moved to the device, and the counts stay there until the single transfer at the end.
+the smoothed classifier's counts of ``argmax f(x + e)``, ``e ~ N(0, sigma^2 I)``. Each input's noise
+comes from its own ``torch.Generator`` seeded from the call's seed and the input's values
+(:func:`trustml.rng.input_seeds`), so an input's counts depend only on the input and the seed,
+never on the other inputs or their order. When
+``n <= batch_size`` one block of noise serves groups of ``batch_size // n`` inputs; otherwise each
+input's draws are made in chunks of ``batch_size``. Counts stay on the device until the single
+transfer at the end.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from trustml.adapters.torch._core import Core
 from trustml.adapters.torch._inputs import as_input, to_device
 from trustml.adapters.torch._randomness import draw_seed, torch_generator
 from trustml.errors import ParameterError
-from trustml.rng import SeedLike
+from trustml.rng import SeedLike, input_seeds
 from trustml.validation import check_batch_size
 
 __all__ = ["count_noisy_predictions"]
@@ -41,24 +44,40 @@ def count_noisy_predictions(
     draws = check_batch_size(n, "n")
     bs = check_batch_size(batch_size)
     xt = as_input(x, core.input_shape)
-    gen = torch_generator(draw_seed(seed), core.device)
+    seeds = input_seeds(xt.detach().cpu().numpy(), draw_seed(seed))
     dtype = core.dtype
     noise_dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
     classes = core.nb_classes
-    total = xt.shape[0] * draws
-    counts = torch.zeros((xt.shape[0], classes), dtype=torch.int64, device=core.device)
+    shape = core.input_shape
+    n_inputs = xt.shape[0]
+    counts = torch.zeros((n_inputs, classes), dtype=torch.int64, device=core.device)
+
+    def count(noisy: torch.Tensor, rows: torch.Tensor, first: int, groups: int) -> None:
+        labels = core.postprocess(core.scores(noisy.to(dtype)), True).argmax(dim=1)
+        local = torch.bincount(rows * classes + labels, minlength=groups * classes)
+        counts[first : first + groups] += local.view(groups, classes)
+
     with core.mode(False), torch.no_grad():
-        for start in range(0, total, bs):
-            stop = min(start + bs, total)
-            lo, hi = start // draws, (stop - 1) // draws + 1  # the inputs this chunk covers
-            rows = torch.arange(start, stop, device=core.device) // draws - lo
-            shape = (stop - start, *core.input_shape)
-            # In place: one batch of noise becomes the noisy batch (memory: about two batches).
-            noisy = torch.randn(shape, generator=gen, device=core.device, dtype=noise_dtype)
-            noisy = noisy.mul_(std).to(dtype)
-            noisy.add_(to_device(xt[lo:hi], core.device, dtype)[rows])
-            scores = core.postprocess(core.scores(noisy), True)
-            labels = scores.argmax(dim=1)
-            local = torch.bincount(rows * classes + labels, minlength=(hi - lo) * classes)
-            counts[lo:hi] += local.view(hi - lo, classes)
+        if draws <= bs:
+            per_group = max(1, bs // draws)
+            for first in range(0, n_inputs, per_group):
+                group = to_device(xt[first : first + per_group], core.device, noise_dtype)
+                groups = group.shape[0]
+                noisy = torch.empty((groups, draws, *shape), device=core.device, dtype=noise_dtype)
+                for k in range(groups):  # per input, never per draw
+                    noisy[k].normal_(generator=torch_generator(seeds[first + k], core.device))
+                noisy.mul_(std).add_(group.unsqueeze(1))
+                rows = torch.arange(groups, device=core.device).repeat_interleave(draws)
+                count(noisy.view(groups * draws, *shape), rows, first, groups)
+        else:
+            zeros = torch.zeros(bs, dtype=torch.int64, device=core.device)
+            for i in range(n_inputs):  # per input (never per draw): its draws in chunks
+                gen = torch_generator(seeds[i], core.device)
+                clean = to_device(xt[i : i + 1], core.device, noise_dtype)
+                for start in range(0, draws, bs):
+                    m = min(bs, draws - start)
+                    noisy = torch.randn((m, *shape), generator=gen, device=core.device,
+                                        dtype=noise_dtype)
+                    noisy.mul_(std).add_(clean)
+                    count(noisy, zeros[:m], i, 1)
     return counts.cpu().numpy()
