@@ -49,7 +49,7 @@ def tests(session: nox.Session) -> None:
 def mxnet(session: nox.Session) -> None:
     """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
     session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
-    session.run("pytest", "-q", "tests/mxnet", "tests/core", *session.posargs)
+    session.run("pytest", "-q", "tests/mxnet", "tests/core", "tests/conformance", *session.posargs)
 
 
 @nox.session
