@@ -223,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
                    f"alpha={args.alpha}, sigma={args.sigma})")
     smoothed = RandomizedSmoothing(clf, sigma=args.sigma, alpha=args.alpha)
     labels, radii = smoothed.certify(x_test, n=args.n, n0=args.n0, batch_size=args.batch_size,
-                                     seed=args.seed)
+                                     seed=args.seed, progress=True)
     accuracy = certified_accuracy(labels, radii, y_test, RADII)
     abstained = float((labels == -1).mean())
     lines = ["| radius | certified accuracy |", "|---|---|"]
