@@ -101,9 +101,9 @@ def _train_torch(x: NDArray[np.float32], y: NDArray[np.int64], sigma: float, see
 
     torch.manual_seed(seed)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(32 * 4 * 4, 64), torch.nn.ReLU(),
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 64), torch.nn.ReLU(),
         torch.nn.Linear(64, 10),
     )
     clf = PyTorchClassifier(
@@ -125,8 +125,8 @@ def _train_tensorflow(x: NDArray[np.float32], y: NDArray[np.int64], sigma: float
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([
         keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
         keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
-        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
         keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
         keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10),
     ])
@@ -147,8 +147,8 @@ def _train_mxnet(x: NDArray[np.float32], y: NDArray[np.int64], sigma: float, see
 
     mx.random.seed(seed)
     net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Conv2D(16, 3, padding=1, activation="relu"),
-            gluon.nn.Conv2D(32, 3, padding=1, activation="relu"),
+    net.add(gluon.nn.Conv2D(8, 3, padding=1, activation="relu"),
+            gluon.nn.Conv2D(16, 3, padding=1, activation="relu"),
             gluon.nn.MaxPool2D(2), gluon.nn.Flatten(),
             gluon.nn.Dense(64, activation="relu"), gluon.nn.Dense(10))
     net.initialize(mx.init.Xavier())
