@@ -62,6 +62,12 @@ class _FittableDifferentiableClassifier(Classifier, Fittable, LossGradients, Pro
     pass
 
 
+class _HasSmoothing(Protocol):
+    """What the shared methods below need: the composed :class:`Smoothing`."""
+
+    _smoothing: Smoothing
+
+
 class SmoothedClassifier:
     """Gaussian-smoothed classifier: a Classifier and a Certifier (Cohen et al., ICML 2019).
 
@@ -141,7 +147,7 @@ class SmoothedClassifier:
         return self._smoothing.classifier.nb_classes
 
     def predict(
-        self,
+        self: _HasSmoothing,
         x: ArrayLike,
         batch_size: int | None = None,
         *,
@@ -196,7 +202,7 @@ class SmoothedClassifier:
     # -- Certifier ------------------------------------------------------------------------------
 
     def certify(
-        self,
+        self: _HasSmoothing,
         x: ArrayLike,
         n: int,
         *,
@@ -284,36 +290,9 @@ class TrainableSmoothedClassifier:
     preprocessing = SmoothedClassifier.preprocessing
     nb_classes = SmoothedClassifier.nb_classes
 
-    def predict(
-        self,
-        x: ArrayLike,
-        batch_size: int | None = None,
-        *,
-        n: int | None = None,
-        alpha: float | None = None,
-        seed: SeedLike = None,
-        progress: bool = False,
-    ) -> NDArray[np.float32]:
-        """PREDICT; see :meth:`SmoothedClassifier.predict`."""
-        return self._smoothing.predict(
-            x, n=n, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
-        )
+    predict = SmoothedClassifier.predict
 
-    def certify(
-        self,
-        x: ArrayLike,
-        n: int,
-        *,
-        n0: int | None = None,
-        alpha: float | None = None,
-        batch_size: int | None = None,
-        seed: SeedLike = None,
-        progress: bool = False,
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """CERTIFY; see :meth:`SmoothedClassifier.certify`."""
-        return self._smoothing.certify(
-            x, n, n0=n0, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
-        )
+    certify = SmoothedClassifier.certify
 
     def fit(
         self,
@@ -402,36 +381,9 @@ class DifferentiableSmoothedClassifier:
     preprocessing = SmoothedClassifier.preprocessing
     nb_classes = SmoothedClassifier.nb_classes
 
-    def predict(
-        self,
-        x: ArrayLike,
-        batch_size: int | None = None,
-        *,
-        n: int | None = None,
-        alpha: float | None = None,
-        seed: SeedLike = None,
-        progress: bool = False,
-    ) -> NDArray[np.float32]:
-        """PREDICT; see :meth:`SmoothedClassifier.predict`."""
-        return self._smoothing.predict(
-            x, n=n, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
-        )
+    predict = SmoothedClassifier.predict
 
-    def certify(
-        self,
-        x: ArrayLike,
-        n: int,
-        *,
-        n0: int | None = None,
-        alpha: float | None = None,
-        batch_size: int | None = None,
-        seed: SeedLike = None,
-        progress: bool = False,
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """CERTIFY; see :meth:`SmoothedClassifier.certify`."""
-        return self._smoothing.certify(
-            x, n, n0=n0, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
-        )
+    certify = SmoothedClassifier.certify
 
     def compute_loss(
         self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none", *, seed: SeedLike = None
@@ -501,36 +453,9 @@ class TrainableDifferentiableSmoothedClassifier:
     preprocessing = SmoothedClassifier.preprocessing
     nb_classes = SmoothedClassifier.nb_classes
 
-    def predict(
-        self,
-        x: ArrayLike,
-        batch_size: int | None = None,
-        *,
-        n: int | None = None,
-        alpha: float | None = None,
-        seed: SeedLike = None,
-        progress: bool = False,
-    ) -> NDArray[np.float32]:
-        """PREDICT; see :meth:`SmoothedClassifier.predict`."""
-        return self._smoothing.predict(
-            x, n=n, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
-        )
+    predict = SmoothedClassifier.predict
 
-    def certify(
-        self,
-        x: ArrayLike,
-        n: int,
-        *,
-        n0: int | None = None,
-        alpha: float | None = None,
-        batch_size: int | None = None,
-        seed: SeedLike = None,
-        progress: bool = False,
-    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """CERTIFY; see :meth:`SmoothedClassifier.certify`."""
-        return self._smoothing.certify(
-            x, n, n0=n0, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
-        )
+    certify = SmoothedClassifier.certify
 
     def fit(
         self,
