@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -21,6 +21,7 @@ def index_labels(draw: st.DrawFn) -> tuple[np.ndarray, int]:
     return y, k
 
 
+@settings(deadline=None)
 @given(index_labels())
 def test_round_trip_index_one_hot_index(case: tuple[np.ndarray, int]) -> None:
     y, k = case
@@ -35,6 +36,7 @@ def test_round_trip_index_one_hot_index(case: tuple[np.ndarray, int]) -> None:
     np.testing.assert_array_equal(y, before)  # never mutated
 
 
+@settings(deadline=None)
 @given(index_labels())
 def test_one_hot_is_idempotent(case: tuple[np.ndarray, int]) -> None:
     y, k = case
