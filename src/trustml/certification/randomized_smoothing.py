@@ -68,6 +68,18 @@ class _HasSmoothing(Protocol):
     _smoothing: Smoothing
 
 
+class _HasTraining(Protocol):
+    """What the shared training methods need: the composed :class:`NoisyTraining`."""
+
+    _training: NoisyTraining
+
+
+class _HasGradients(Protocol):
+    """What the shared loss methods need: the composed :class:`NoisyGradients`."""
+
+    _gradients: NoisyGradients
+
+
 class SmoothedClassifier:
     """Gaussian-smoothed classifier: a Classifier and a Certifier (Cohen et al., ICML 2019).
 
@@ -291,11 +303,10 @@ class TrainableSmoothedClassifier:
     nb_classes = SmoothedClassifier.nb_classes
 
     predict = SmoothedClassifier.predict
-
     certify = SmoothedClassifier.certify
 
     def fit(
-        self,
+        self: _HasTraining,
         x: ArrayLike,
         y: ArrayLike,
         batch_size: int = 128,
@@ -334,7 +345,7 @@ class TrainableSmoothedClassifier:
         self._training.fit(x, y, batch_size, nb_epochs, seed)
 
     def fit_generator(
-        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, *, seed: SeedLike = None
+        self: _HasTraining, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, *, seed: SeedLike = None
     ) -> None:
         """Train the wrapped classifier on noisy versions of a user's batches.
 
@@ -382,11 +393,10 @@ class DifferentiableSmoothedClassifier:
     nb_classes = SmoothedClassifier.nb_classes
 
     predict = SmoothedClassifier.predict
-
     certify = SmoothedClassifier.certify
 
     def compute_loss(
-        self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none", *, seed: SeedLike = None
+        self: _HasGradients, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none", *, seed: SeedLike = None
     ) -> NDArray[Any]:
         """Monte Carlo loss of the smoothed model, ``mean_s L(x + e_s, y)``.
 
@@ -411,7 +421,7 @@ class DifferentiableSmoothedClassifier:
         """
         return self._gradients.compute_loss(x, y, reduction, seed)
 
-    def loss_gradient(self, x: ArrayLike, y: ArrayLike, *, seed: SeedLike = None) -> NDArray[Any]:
+    def loss_gradient(self: _HasGradients, x: ArrayLike, y: ArrayLike, *, seed: SeedLike = None) -> NDArray[Any]:
         """Monte Carlo gradient of the smoothed loss, ``mean_s grad_x L(x + e_s, y)``, with
         respect to the raw input (the gradient of the sum of the per-sample losses).
 
@@ -454,37 +464,12 @@ class TrainableDifferentiableSmoothedClassifier:
     nb_classes = SmoothedClassifier.nb_classes
 
     predict = SmoothedClassifier.predict
-
     certify = SmoothedClassifier.certify
 
-    def fit(
-        self,
-        x: ArrayLike,
-        y: ArrayLike,
-        batch_size: int = 128,
-        nb_epochs: int = 20,
-        *,
-        seed: SeedLike = None,
-    ) -> None:
-        """Gaussian-augmented training; see :meth:`TrainableSmoothedClassifier.fit`."""
-        self._training.fit(x, y, batch_size, nb_epochs, seed)
-
-    def fit_generator(
-        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, *, seed: SeedLike = None
-    ) -> None:
-        """Gaussian-augmented training on batches; see
-        :meth:`TrainableSmoothedClassifier.fit_generator`."""
-        self._training.fit_generator(generator, nb_epochs, seed)
-
-    def compute_loss(
-        self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none", *, seed: SeedLike = None
-    ) -> NDArray[Any]:
-        """Smoothed loss; see :meth:`DifferentiableSmoothedClassifier.compute_loss`."""
-        return self._gradients.compute_loss(x, y, reduction, seed)
-
-    def loss_gradient(self, x: ArrayLike, y: ArrayLike, *, seed: SeedLike = None) -> NDArray[Any]:
-        """Smoothed loss gradient; see :meth:`DifferentiableSmoothedClassifier.loss_gradient`."""
-        return self._gradients.loss_gradient(x, y, seed)
+    fit = TrainableSmoothedClassifier.fit
+    fit_generator = TrainableSmoothedClassifier.fit_generator
+    compute_loss = DifferentiableSmoothedClassifier.compute_loss
+    loss_gradient = DifferentiableSmoothedClassifier.loss_gradient
 
     def __repr__(self) -> str:
         return _repr(self, self._smoothing)
