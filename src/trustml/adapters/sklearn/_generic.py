@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -13,6 +13,15 @@ from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.validation import ClipValues
 
 __all__ = ["SklearnClassifier"]
+
+
+class _HasCore(Protocol):
+    """What the members shared by every scikit-learn adapter class need: the composed core.
+
+    The other adapter classes reuse those members (``predict = SklearnClassifier.predict``)
+    instead of re-delegating each to the core."""
+
+    _core: SklearnCore
 
 
 class SklearnClassifier:
@@ -71,31 +80,31 @@ class SklearnClassifier:
             postprocessing_defences=postprocessing_defences,
         )
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._core.model!r}, input_shape={self.input_shape})"
+    def __repr__(self: _HasCore) -> str:
+        return f"{type(self).__name__}({self._core.model!r}, input_shape={self._core.input_shape})"
 
     @property
-    def model(self) -> Any:
+    def model(self: _HasCore) -> Any:
         """The wrapped scikit-learn estimator."""
         return self._core.model
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
+    def input_shape(self: _HasCore) -> tuple[int, ...]:
         """Shape of one raw sample."""
         return self._core.input_shape
 
     @property
-    def clip_values(self) -> ClipValues | None:
+    def clip_values(self: _HasCore) -> ClipValues | None:
         """Valid raw input range ``(min, max)`` as float32 arrays, or None."""
         return self._core.clip_values
 
     @property
-    def preprocessing(self) -> Standardisation:
+    def preprocessing(self: _HasCore) -> Standardisation:
         """The standardisation applied before the model."""
         return self._core.preprocessing
 
     @property
-    def nb_classes(self) -> int:
+    def nb_classes(self: _HasCore) -> int:
         """``len(model.classes_)`` (class ``i`` of trustml is ``model.classes_[i]``).
 
         Raises
@@ -105,7 +114,7 @@ class SklearnClassifier:
         """
         return self._core.nb_classes
 
-    def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
+    def predict(self: _HasCore, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
         """``model.predict_proba``, or the one-hot of ``model.predict`` where the model has no
         ``predict_proba``; then the postprocessing defences.
 
@@ -128,7 +137,7 @@ class SklearnClassifier:
         return self._core.predict(x, batch_size, self._core.model_scores)
 
     def fit(
-        self, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20, **kwargs: Any
+        self: _HasCore, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20, **kwargs: Any
     ) -> None:
         """Refit the model in place on ``x`` ``(N, *input_shape)`` (defended and standardised) and
         labels ``y`` (index ``(N,)`` or one-hot). ``batch_size`` and ``nb_epochs`` are validated
@@ -142,7 +151,7 @@ class SklearnClassifier:
         self._core.fit(x, y, batch_size, nb_epochs, **kwargs)
 
     def fit_generator(
-        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
+        self: _HasCore, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
     ) -> None:
         """Concatenate the ``(x, y)`` batches of one pass over ``generator`` and :meth:`fit`."""
         self._core.fit_generator(generator, nb_epochs, **kwargs)

@@ -3,7 +3,7 @@ analytic loss and class gradients."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,10 +13,10 @@ from sklearn.svm import SVC, LinearSVC
 
 from trustml.adapters.sklearn import _linear_math as lm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
+from trustml.adapters.sklearn._generic import SklearnClassifier
 from trustml.errors import UnsupportedModelError
-from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor, Standardisation
+from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
-from trustml.validation import ClipValues
 
 __all__ = ["LINEAR_MODELS", "SklearnLinearClassifier"]
 
@@ -91,44 +91,15 @@ class SklearnLinearClassifier:
         lm.check_linear(core.final)
         self._core: SklearnCore = core
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._core.model!r}, input_shape={self.input_shape})"
-
-    # ----------------------------------------------------------------- Estimator, Classifier
-    @property
-    def model(self) -> Any:
-        """The wrapped scikit-learn estimator."""
-        return self._core.model
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one raw sample."""
-        return self._core.input_shape
-
-    @property
-    def clip_values(self) -> ClipValues | None:
-        """Valid raw input range ``(min, max)`` as float32 arrays, or None."""
-        return self._core.clip_values
-
-    @property
-    def preprocessing(self) -> Standardisation:
-        """The standardisation applied before the model."""
-        return self._core.preprocessing
-
-    @property
-    def nb_classes(self) -> int:
-        """``len(model.classes_)``; class ``i`` is ``model.classes_[i]``."""
-        return self._core.nb_classes
-
-    def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
-        """``predict_proba`` (LogisticRegression, ``SVC(probability=True)``) or the one-hot of
-        ``predict``: ``(N, nb_classes)`` float32, after the postprocessing defences.
-
-        Raises
-        ------
-        NotFittedError, InputShapeError, InputValueError, ParameterError
-        """
-        return self._core.predict(x, batch_size, self._core.model_scores)
+    # Members shared with every scikit-learn adapter (see SklearnClassifier).
+    __repr__ = SklearnClassifier.__repr__
+    model = SklearnClassifier.model
+    input_shape = SklearnClassifier.input_shape
+    clip_values = SklearnClassifier.clip_values
+    preprocessing = SklearnClassifier.preprocessing
+    nb_classes = SklearnClassifier.nb_classes
+    predict = SklearnClassifier.predict
+    fit_generator = SklearnClassifier.fit_generator
 
     # ----------------------------------------------------------------- Fittable
     def fit(
@@ -137,12 +108,6 @@ class SklearnLinearClassifier:
         """Refit in place; see :meth:`SklearnClassifier.fit`."""
         self._core.fit(x, y, batch_size, nb_epochs, **kwargs)
         lm.check_linear(self._core.final)
-
-    def fit_generator(
-        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
-    ) -> None:
-        """Concatenate the batches of one pass and :meth:`fit`."""
-        self._core.fit_generator(generator, nb_epochs, **kwargs)
 
     # ----------------------------------------------------------------- gradients
     def _loss_fn(self) -> Callable[[Any, F64, NDArray[np.int64]], tuple[F64, F64]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -11,10 +11,11 @@ from sklearn.neural_network import MLPClassifier
 
 from trustml.adapters.sklearn import _mlp_math as mm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
+from trustml.adapters.sklearn._generic import SklearnClassifier
 from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
-from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor, Standardisation
+from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
-from trustml.validation import ClipValues, check_batch_size
+from trustml.validation import check_batch_size
 
 __all__ = ["SklearnMLPClassifier"]
 
@@ -80,56 +81,16 @@ class SklearnMLPClassifier:
         mm.check_mlp(core.final)
         self._core: SklearnCore = core
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._core.model!r}, input_shape={self.input_shape})"
-
-    # ----------------------------------------------------------------- Estimator, Classifier
-    @property
-    def model(self) -> Any:
-        """The wrapped scikit-learn estimator."""
-        return self._core.model
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one raw sample."""
-        return self._core.input_shape
-
-    @property
-    def clip_values(self) -> ClipValues | None:
-        """Valid raw input range ``(min, max)`` as float32 arrays, or None."""
-        return self._core.clip_values
-
-    @property
-    def preprocessing(self) -> Standardisation:
-        """The standardisation applied before the model."""
-        return self._core.preprocessing
-
-    @property
-    def nb_classes(self) -> int:
-        """``len(model.classes_)``; class ``i`` is ``model.classes_[i]``."""
-        return self._core.nb_classes
-
-    def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
-        """``predict_proba``: ``(N, nb_classes)`` float32, after the postprocessing defences.
-
-        Raises
-        ------
-        NotFittedError, InputShapeError, InputValueError, ParameterError
-        """
-        return self._core.predict(x, batch_size, self._core.model_scores)
-
-    # ----------------------------------------------------------------- Fittable
-    def fit(
-        self, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20, **kwargs: Any
-    ) -> None:
-        """Refit in place; see :meth:`SklearnClassifier.fit`."""
-        self._core.fit(x, y, batch_size, nb_epochs, **kwargs)
-
-    def fit_generator(
-        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
-    ) -> None:
-        """Concatenate the batches of one pass and :meth:`fit`."""
-        self._core.fit_generator(generator, nb_epochs, **kwargs)
+    # Members shared with every scikit-learn adapter (see SklearnClassifier).
+    __repr__ = SklearnClassifier.__repr__
+    model = SklearnClassifier.model
+    input_shape = SklearnClassifier.input_shape
+    clip_values = SklearnClassifier.clip_values
+    preprocessing = SklearnClassifier.preprocessing
+    nb_classes = SklearnClassifier.nb_classes
+    predict = SklearnClassifier.predict
+    fit = SklearnClassifier.fit
+    fit_generator = SklearnClassifier.fit_generator
 
     # ----------------------------------------------------------------- gradients
     def _final(self) -> Any:

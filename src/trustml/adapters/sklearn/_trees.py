@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
 
 from trustml.adapters.sklearn._core import SklearnCore, build_core
+from trustml.adapters.sklearn._generic import SklearnClassifier
 from trustml.adapters.sklearn._model import require_fitted
 from trustml.adapters.sklearn._tree_reader import TREE_MODELS, check_trees, read_trees
 from trustml.errors import UnsupportedModelError
-from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor, Standardisation
+from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.trees import Tree
-from trustml.validation import ClipValues
 
 __all__ = ["SklearnTreeClassifier", "float32_boundary"]
 
@@ -92,56 +91,16 @@ class SklearnTreeClassifier:
         check_trees(core.final)
         self._core: SklearnCore = core
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._core.model!r}, input_shape={self.input_shape})"
-
-    # ----------------------------------------------------------------- Estimator, Classifier
-    @property
-    def model(self) -> Any:
-        """The wrapped scikit-learn estimator."""
-        return self._core.model
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one raw sample."""
-        return self._core.input_shape
-
-    @property
-    def clip_values(self) -> ClipValues | None:
-        """Valid raw input range ``(min, max)`` as float32 arrays, or None."""
-        return self._core.clip_values
-
-    @property
-    def preprocessing(self) -> Standardisation:
-        """The standardisation applied before the model."""
-        return self._core.preprocessing
-
-    @property
-    def nb_classes(self) -> int:
-        """``len(model.classes_)``; class ``i`` is ``model.classes_[i]``."""
-        return self._core.nb_classes
-
-    def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
-        """``predict_proba``: ``(N, nb_classes)`` float32, after the postprocessing defences.
-
-        Raises
-        ------
-        NotFittedError, InputShapeError, InputValueError, ParameterError
-        """
-        return self._core.predict(x, batch_size, self._core.model_scores)
-
-    # ----------------------------------------------------------------- Fittable
-    def fit(
-        self, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20, **kwargs: Any
-    ) -> None:
-        """Refit in place; see :meth:`SklearnClassifier.fit`."""
-        self._core.fit(x, y, batch_size, nb_epochs, **kwargs)
-
-    def fit_generator(
-        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
-    ) -> None:
-        """Concatenate the batches of one pass and :meth:`fit`."""
-        self._core.fit_generator(generator, nb_epochs, **kwargs)
+    # Members shared with every scikit-learn adapter (see SklearnClassifier).
+    __repr__ = SklearnClassifier.__repr__
+    model = SklearnClassifier.model
+    input_shape = SklearnClassifier.input_shape
+    clip_values = SklearnClassifier.clip_values
+    preprocessing = SklearnClassifier.preprocessing
+    nb_classes = SklearnClassifier.nb_classes
+    predict = SklearnClassifier.predict
+    fit = SklearnClassifier.fit
+    fit_generator = SklearnClassifier.fit_generator
 
     # ----------------------------------------------------------------- DecisionTrees
     def get_trees(self) -> list[Tree]:
