@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "DecisionTrees": "trustml.protocols",
     "Certifier": "trustml.protocols",
     "NoisyCounter": "trustml.protocols",
+    "ActivationTransforms": "trustml.protocols",
     "FittableClassifier": "trustml.protocols",
     "WhiteBoxClassifier": "trustml.protocols",
     "NeuralNetworkClassifier": "trustml.protocols",
@@ -44,11 +45,14 @@ _LAZY: dict[str, str] = {
     "Preprocessor": "trustml.preprocessing",
     "Postprocessor": "trustml.preprocessing",
     "FunctionPreprocessor": "trustml.preprocessing",
+    # activation transforms
+    "ActivationTransform": "trustml.activations",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
+    from trustml.activations import ActivationTransform
     from trustml.errors import (
         CapabilityError,
         DeviceError,
@@ -70,6 +74,7 @@ if TYPE_CHECKING:
         Standardisation,
     )
     from trustml.protocols import (
+        ActivationTransforms,
         Certifier,
         ClassGradients,
         Classifier,

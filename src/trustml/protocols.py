@@ -29,12 +29,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from typing_extensions import get_protocol_members
 
+from trustml.activations import ActivationTransform
 from trustml.errors import CapabilityError
 from trustml.preprocessing import Standardisation
 from trustml.rng import SeedLike
 from trustml.trees import Tree
 
 __all__ = [
+    "ActivationTransforms",
     "Certifier",
     "ClassGradients",
     "Classifier",
@@ -244,6 +246,42 @@ class NeuralNetwork(Protocol):
         ParameterError
             Unknown layer name or index out of range.
         InputShapeError, InputValueError
+        """
+        ...
+
+
+@runtime_checkable
+class ActivationTransforms(Protocol):
+    """Optional: an elementwise transform of a named layer's output, applied inside the forward pass
+    and removable (see :mod:`trustml.activations`). Serves Neural Cleanse pruning and ReAct
+    clipping alike.
+
+    While a transform is installed at a layer, every computation that passes through that layer
+    (``predict``, ``compute_loss``, ``loss_gradient``, ``class_gradient``, ``get_activations`` of
+    that layer and of every later one, ``fit``) uses the transformed output, and gradients flow
+    through it (the clip's gradient is 0 outside its bounds). The wrapped framework model's own
+    weights and structure are never modified: removing the transform gives back bit-identical
+    outputs.
+    """
+
+    @property
+    def activation_transforms(self) -> dict[str, ActivationTransform]:
+        """The installed transforms, keyed by layer name (a new dict; empty when none)."""
+        ...
+
+    def set_activation_transform(
+        self, layer: int | str, transform: ActivationTransform | None
+    ) -> None:
+        """Install ``transform`` at ``layer`` (an index into ``layer_names`` or a name), replacing
+        any transform already there; ``None`` removes it (a no-op when there is none).
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer name or index out of range, or a ``scale`` that does not broadcast to
+            the layer's output shape; nothing is installed.
+        ParameterTypeError
+            ``transform`` is not an :class:`~trustml.activations.ActivationTransform` or None.
         """
         ...
 

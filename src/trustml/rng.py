@@ -11,9 +11,9 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.errors import ParameterTypeError
+from trustml.errors import ParameterError, ParameterTypeError
 
-__all__ = ["SeedLike", "as_generator", "input_seeds"]
+__all__ = ["SeedLike", "as_generator", "block_seed", "input_seeds"]
 
 SeedLike = Union[int, np.random.Generator, None]
 """An ``int`` seed, a ``numpy.random.Generator`` (used as is, its state advances), or ``None``
@@ -65,3 +65,48 @@ def input_seeds(x: NDArray[Any], seed: int) -> list[int]:
         >> 1
         for row in rows
     ]
+
+
+def block_seed(seed: int, block: int) -> int:
+    """Seed of block ``block`` of the draws of a call whose seed is ``seed``.
+
+    Work that splits an input's noisy draws into blocks (sharding one input's draws across
+    workers, or drawing until a stopping rule decides) seeds block ``b`` with
+    ``block_seed(seed, b)`` and then seeds each input within it with :func:`input_seeds`, so a
+    block's noise depends only on the call's seed, the block index and the input: never on which
+    worker draws it, in what order, or with which ``batch_size``. Block 0 keeps the call's seed
+    (``block_seed(seed, 0) == seed``), so a single block draws exactly the noise of an unsplit call.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative base seed of the call, below ``2**63``.
+    block : int
+        Non-negative block index.
+
+    Returns
+    -------
+    int
+        A seed in ``[0, 2**63)``.
+
+    Raises
+    ------
+    ParameterError
+        ``seed`` or ``block`` is negative, or ``seed >= 2**63``.
+    ParameterTypeError
+        ``seed`` or ``block`` is not an int.
+    """
+    for name, value in (("seed", seed), ("block", block)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ParameterTypeError(
+                f"{name}: expected a non-negative int, got {type(value).__name__}"
+            )
+        if value < 0 or (name == "seed" and value >= 2**63):
+            bound = "in [0, 2**63)" if name == "seed" else "a non-negative int"
+            raise ParameterError(f"{name}: expected {bound}, got {value}")
+    if block == 0:
+        return int(seed)
+    digest = hashlib.blake2b(
+        int(block).to_bytes(8, "little"), digest_size=8, key=int(seed).to_bytes(8, "little")
+    ).digest()
+    return int.from_bytes(digest, "little") >> 1
