@@ -38,14 +38,15 @@ def test_import_is_light(code: str) -> None:
 
 def test_lazy_exports_resolve_to_their_modules() -> None:
     import trustml
-    from trustml import errors, preprocessing, protocols
+    from trustml import activations, errors, preprocessing, protocols
 
     for name in trustml.__all__:
         if name == "__version__":
             continue
         value = getattr(trustml, name)
         module = {"trustml.errors": errors, "trustml.protocols": protocols,
-                  "trustml.preprocessing": preprocessing}[value.__module__]
+                  "trustml.preprocessing": preprocessing,
+                  "trustml.activations": activations}[value.__module__]
         assert getattr(module, name) is value
 
 
