@@ -7,13 +7,20 @@ typing   mypy --strict over src, stubs, tests/typing and conformance/examples.
 tests    scikit-learn, PyTorch (CPU), TensorFlow (CPU) / Keras 3: every test but MXNet's.
 mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on numpy 1.23.
 docs     the documentation site, built with warnings as errors.
+dist     the sdist and wheel, built and checked, then the wheel installed outside the tree and tested.
 """
 
 from __future__ import annotations
 
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["core", "typing", "tests", "mxnet", "docs"]
+nox.options.sessions = ["core", "typing", "tests", "mxnet", "docs", "dist"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
@@ -58,3 +65,47 @@ def docs(session: nox.Session) -> None:
     session.install(".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff")
     session.run("mkdocs", "build", "--strict", "--site-dir", "site",
                 env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+def _check_wheel_contents(wheel: Path) -> None:
+    """The wheel holds the package (with py.typed) and its metadata, nothing else."""
+    names = zipfile.ZipFile(wheel).namelist()
+    stray = [n for n in names if not n.startswith(("trustml/", "trustml-"))]
+    if stray:
+        raise RuntimeError(f"{wheel.name}: unexpected files {stray[:10]}")
+    if "trustml/py.typed" not in names:
+        raise RuntimeError(f"{wheel.name}: trustml/py.typed is missing")
+    if not any(n.endswith(".dist-info/licenses/LICENSE") for n in names):
+        raise RuntimeError(f"{wheel.name}: the LICENSE file is missing")
+
+
+@nox.session
+def dist(session: nox.Session) -> None:
+    """Build the sdist and wheel, check them, and test the wheel installed outside the tree."""
+    session.install("build>=1.0", "twine>=5", "cffconvert>=2")
+    session.run("cffconvert", "--validate", "-i", "CITATION.cff")
+    out = Path(tempfile.mkdtemp(prefix="trustml-dist-"))
+    try:
+        session.run("python", "-m", "build", "--outdir", str(out / "dist"), silent=True)
+        built = sorted((out / "dist").iterdir())
+        session.run("twine", "check", "--strict", *map(str, built))
+        (wheel,) = [p for p in built if p.suffix == ".whl"]
+        _check_wheel_contents(wheel)
+        # a fresh virtual environment and a copy of the core tests, both outside the source tree,
+        # so nothing can be imported from src/
+        venv = out / "venv"
+        session.run(sys.executable, "-m", "venv", str(venv), external=True)
+        py = str(venv / "bin" / "python")
+        session.run(py, "-m", "pip", "install", "--quiet", str(wheel), *TEST_TOOLS, external=True)
+        shutil.copytree("tests/core", out / "tests_core")
+        session.chdir(out)
+        session.run(py, "-c", "import sys, trustml; assert 'src' not in trustml.__file__; "
+                    "heavy = {'torch', 'tensorflow', 'sklearn', 'mxnet', 'scipy'} & set(sys.modules); "
+                    "assert not heavy, heavy; print('trustml', trustml.__version__, 'from', "
+                    "trustml.__file__)", external=True)
+        session.run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests_core",
+                    external=True)
+        session.run(str(venv / "bin" / "trustml"), "--version", external=True)
+        session.run(str(venv / "bin" / "trustml"), "demo", "--help", external=True, silent=True)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
