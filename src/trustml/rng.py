@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trustml.errors import ParameterError, ParameterTypeError
+from trustml.validation import check_int_range
 
 __all__ = ["SeedLike", "as_generator", "block_seed", "input_seeds"]
 
@@ -26,12 +27,17 @@ def as_generator(seed: SeedLike, name: str = "seed") -> np.random.Generator:
     Raises
     ------
     ParameterTypeError
-        If ``seed`` is not an int, a Generator or None (a legacy ``RandomState`` included).
+        If ``seed`` is not an int, a Generator or None (a legacy ``RandomState``, a bool, a float
+        or a string included).
+    ParameterError
+        If ``seed`` is a negative int.
     """
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        return np.random.default_rng(check_int_range(seed, name))
     raise ParameterTypeError(
         f"{name}: expected an int, a numpy.random.Generator or None, got {type(seed).__name__}"
     )
@@ -48,16 +54,29 @@ def input_seeds(x: NDArray[Any], seed: int) -> list[int]:
     Parameters
     ----------
     x : numpy.ndarray
-        ``(N, ...)`` inputs.
+        ``(N, ...)`` real numeric inputs (bool, int or float), at least one axis.
     seed : int
-        Non-negative base seed of the call (e.g. drawn from :func:`as_generator`).
+        Base seed of the call in ``[0, 2**128)`` (e.g. drawn from :func:`as_generator`).
 
     Returns
     -------
     list of int
         ``N`` seeds in ``[0, 2**63)``.
+
+    Raises
+    ------
+    ParameterTypeError
+        ``seed`` is not an int; ``x`` is not a numpy array of real numbers.
+    ParameterError
+        ``seed`` outside ``[0, 2**128)``; ``x`` is 0-d.
     """
-    key = int(seed).to_bytes(16, "little", signed=False)[:16]
+    seed = check_int_range(seed, "seed", high=2**128)
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
+        got = f"dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise ParameterTypeError(f"x: expected a numpy array of real numbers, got {got}")
+    if x.ndim == 0:
+        raise ParameterError("x: expected an array of shape (N, ...), got a 0-d array")
+    key = seed.to_bytes(16, "little", signed=False)
     arr = np.ascontiguousarray(x, dtype=np.float32)
     rows = arr.reshape(arr.shape[0], int(np.prod(arr.shape[1:])))
     return [
@@ -96,17 +115,11 @@ def block_seed(seed: int, block: int) -> int:
     ParameterTypeError
         ``seed`` or ``block`` is not an int.
     """
-    for name, value in (("seed", seed), ("block", block)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ParameterTypeError(
-                f"{name}: expected a non-negative int, got {type(value).__name__}"
-            )
-        if value < 0 or (name == "seed" and value >= 2**63):
-            bound = "in [0, 2**63)" if name == "seed" else "a non-negative int"
-            raise ParameterError(f"{name}: expected {bound}, got {value}")
+    seed = check_int_range(seed, "seed", high=2**63)
+    block = check_int_range(block, "block", high=2**64)
     if block == 0:
-        return int(seed)
+        return seed
     digest = hashlib.blake2b(
-        int(block).to_bytes(8, "little"), digest_size=8, key=int(seed).to_bytes(8, "little")
+        block.to_bytes(8, "little"), digest_size=8, key=seed.to_bytes(8, "little")
     ).digest()
     return int.from_bytes(digest, "little") >> 1

@@ -27,6 +27,7 @@ __all__ = [
     "check_clip_values",
     "check_finite",
     "check_input_shape",
+    "check_int_range",
     "check_shape",
     "format_shape",
 ]
@@ -194,3 +195,22 @@ def check_clip_values(
     lo.setflags(write=False)
     hi.setflags(write=False)
     return lo, hi
+
+
+def check_int_range(value: Any, name: str, *, low: int = 0, high: int | None = None) -> int:
+    """An integer (Python or numpy, not bool) in ``[low, high)`` (``high=None``: no upper bound).
+
+    Raises
+    ------
+    ParameterTypeError
+        Not an integer (a bool, a float such as ``2.5``, a string such as ``"5"``, an array).
+    ParameterError
+        Outside ``[low, high)``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ParameterTypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    out = int(value)
+    if out < low or (high is not None and out >= high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high})"
+        raise ParameterError(f"{name}: expected an int {bound}, got {out}")
+    return out

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from trustml.adapters.torch import _compute, _noise, _persistence, _training
 from trustml.adapters.torch._core import Core
-from trustml.adapters.torch._device import resolve_device
+from trustml.adapters.torch._device import check_autocast_dtype, resolve_device
 from trustml.adapters.torch._layers import execution_order
 from trustml.adapters.torch._pipeline import DefenceLike, Pipeline
 from trustml.adapters.torch._state import model_mode
@@ -44,6 +44,7 @@ InputLike = ArrayLike | torch.Tensor
 _PARAMS = (
     "model", "loss", "input_shape", "nb_classes", "optimizer", "channels_first", "clip_values",
     "preprocessing_defences", "postprocessing_defences", "preprocessing", "device",
+    "noisy_count_autocast",
 )
 
 
@@ -112,6 +113,13 @@ class PyTorchClassifier:
         names; run in torch on the device.
     device : "auto", "cpu", "cuda", "cuda:N", "mps" or torch.device
         ``"auto"``: CUDA when available, else CPU.
+    noisy_count_autocast : "bfloat16", "float16", torch.bfloat16, torch.float16 or None
+        Mixed precision for :meth:`count_noisy_predictions` only (randomized smoothing's fast
+        path): the noisy forward passes run under ``torch.autocast`` with this dtype on
+        :attr:`device`. Opt-in; None (the default) keeps the model's own precision. A certificate
+        computed with it is a certificate of the smoothed *autocast* classifier, the one that
+        actually ran: valid for it, not for the full-precision model (see
+        ``docs/certification.md``). ``predict``, the losses and the gradients never use it.
 
     Raises
     ------
@@ -122,7 +130,8 @@ class PyTorchClassifier:
         ``torch.optim.Optimizer``; a defence satisfies neither protocol; ``channels_first`` is not a
         bool.
     ParameterError
-        Bad ``input_shape``, ``nb_classes``, ``clip_values`` or ``preprocessing``.
+        Bad ``input_shape``, ``nb_classes``, ``clip_values``, ``preprocessing`` or
+        ``noisy_count_autocast``.
     DeviceError
         ``device`` malformed or not available (e.g. ``"cuda:7"`` on a machine without it).
 
@@ -145,6 +154,7 @@ class PyTorchClassifier:
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),
         device: str | torch.device = "auto",
+        noisy_count_autocast: str | torch.dtype | None = None,
     ) -> None:
         # validate everything first: nothing is moved or stored when an argument is bad
         if not isinstance(model, torch.nn.Module):
@@ -167,8 +177,10 @@ class PyTorchClassifier:
         )
         pipeline = Pipeline(chain, preprocessing_defences, input_shape=shape, channels_first=cf)
         dev = resolve_device(device)
+        autocast = check_autocast_dtype(noisy_count_autocast, "noisy_count_autocast")
 
         self._core = Core(model.to(dev), loss.to(dev), shape, classes, dev, chain, pipeline)
+        self._core.count_autocast = autocast
         self._optimizer = optimizer
         self._channels_first = cf
         self._clip_values = clip
@@ -526,7 +538,8 @@ class PyTorchClassifier:
         standard deviation ``sigma`` is added in raw input space (before the defences and the
         standardisation), drawn on :attr:`device` by a ``torch.Generator`` seeded from ``seed``;
         the noisy copies go through the whole predict path in chunks of at most ``batch_size``
-        (a chunk may hold copies of several inputs), their argmax labels are counted with
+        (a chunk may hold copies of several inputs; under ``torch.autocast`` when the
+        constructor's ``noisy_count_autocast`` is set), their argmax labels are counted with
         ``torch.bincount`` on the device, and the counts come back to the host once.
 
         Parameters
@@ -647,6 +660,7 @@ class PyTorchClassifier:
             "postprocessing_defences": core.chain.postprocessors or None,
             "preprocessing": core.chain.standardisation,
             "device": core.device,
+            "noisy_count_autocast": core.count_autocast,
         }
 
     def set_params(self, **params: Any) -> PyTorchClassifier:

@@ -36,6 +36,8 @@ class Core:
     chain: PreprocessingChain
     pipeline: Pipeline
     overrides: dict[str, bool] = field(default_factory=dict)
+    count_autocast: torch.dtype | None = None
+    """Mixed-precision dtype of the noisy counting fast path (None: the model's own)."""
 
     @property
     def dtype(self) -> torch.dtype:

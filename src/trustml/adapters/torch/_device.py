@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from trustml.errors import DeviceError, ParameterTypeError
+from trustml.errors import DeviceError, ParameterError, ParameterTypeError
 
-__all__ = ["model_dtype", "resolve_device"]
+__all__ = ["check_autocast_dtype", "model_dtype", "resolve_device"]
 
 
 def resolve_device(device: Any, name: str = "device") -> torch.device:
@@ -74,3 +74,26 @@ def model_dtype(model: torch.nn.Module) -> torch.dtype:
         if buffer.is_floating_point():
             return buffer.dtype
     return torch.float32
+
+
+_AUTOCAST = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def check_autocast_dtype(value: Any, name: str) -> torch.dtype | None:
+    """None, or the ``torch.autocast`` dtype named by ``"bfloat16"`` / ``"float16"`` (or given
+    as ``torch.bfloat16`` / ``torch.float16``).
+
+    Raises
+    ------
+    ParameterError
+        Any other value.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str) and value in _AUTOCAST:
+        return _AUTOCAST[value]
+    if isinstance(value, torch.dtype) and value in _AUTOCAST.values():
+        return value
+    raise ParameterError(
+        f"{name}: expected None, 'bfloat16' or 'float16' (or the torch dtypes), got {value!r}"
+    )

@@ -52,8 +52,15 @@ def count_noisy_predictions(
     n_inputs = xt.shape[0]
     counts = torch.zeros((n_inputs, classes), dtype=torch.int64, device=core.device)
 
+    autocast = core.count_autocast
+
     def count(noisy: torch.Tensor, rows: torch.Tensor, first: int, groups: int) -> None:
-        labels = core.postprocess(core.scores(noisy.to(dtype)), True).argmax(dim=1)
+        if autocast is None:
+            scores = core.scores(noisy.to(dtype))
+        else:  # opt-in mixed precision: the certified classifier is the one that runs here
+            with torch.autocast(device_type=core.device.type, dtype=autocast):
+                scores = core.scores(noisy.to(dtype)).to(dtype)
+        labels = core.postprocess(scores, True).argmax(dim=1)
         local = torch.bincount(rows * classes + labels, minlength=groups * classes)
         counts[first : first + groups] += local.view(groups, classes)
 
