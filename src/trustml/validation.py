@@ -28,6 +28,7 @@ __all__ = [
     "check_finite",
     "check_input_shape",
     "check_int_range",
+    "check_integral_array",
     "check_shape",
     "format_shape",
 ]
@@ -214,3 +215,30 @@ def check_int_range(value: Any, name: str, *, low: int = 0, high: int | None = N
         bound = f">= {low}" if high is None else f"in [{low}, {high})"
         raise ParameterError(f"{name}: expected an int {bound}, got {out}")
     return out
+
+
+def check_integral_array(values: ArrayLike, name: str) -> NDArray[np.int64]:
+    """An array of whole numbers (ints, bools excluded, or floats with integral values), as int64.
+
+    Raises
+    ------
+    ParameterTypeError
+        Not a real numeric array (strings, complex, objects, booleans).
+    ParameterError
+        A value that is not a whole number (``2.7``), or NaN / inf.
+    """
+    try:
+        arr = np.asarray(values)
+    except ValueError:  # ragged nested sequences
+        raise ParameterTypeError(
+            f"{name}: expected an array of ints, got a ragged sequence"
+        ) from None
+    if arr.dtype.kind not in "iuf":
+        raise ParameterTypeError(f"{name}: expected an array of ints, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ParameterError(f"{name}: expected whole numbers, got NaN or inf")
+        if (arr != np.round(arr)).any():
+            bad = arr[arr != np.round(arr)].flat[0]
+            raise ParameterError(f"{name}: expected whole numbers, got {bad!r}")
+    return arr.astype(np.int64)

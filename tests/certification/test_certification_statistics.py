@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy.stats import binomtest, norm
@@ -11,7 +13,7 @@ from trustml.certification import (
     lower_confidence_bound,
     two_sided_binomial_pvalue,
 )
-from trustml.errors import ParameterError
+from trustml.errors import ParameterError, ParameterTypeError
 
 ALPHA = 0.001
 
@@ -93,3 +95,34 @@ def test_predict_decisions(first: int, second: int, predicts: bool) -> None:
 def test_bad_statistics_inputs(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ParameterError, match=match):
         lower_confidence_bound(kwargs["n_a"], int(kwargs["n"]), kwargs["alpha"])
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        (lambda: certified_radius(0.7, sigma=-1.0), ParameterError, "sigma"),
+        (lambda: certified_radius(0.7, sigma="0.5"), ParameterTypeError, "sigma"),
+        (lambda: certified_radius(1.5, sigma=0.5), ParameterError, "p_lower"),
+        (lambda: certified_radius([0.6, float("nan")], sigma=0.5), ParameterError, "p_lower"),
+        (lambda: certified_radius(1.0, sigma=0.5), ParameterError, "p_lower"),
+        (lambda: certified_radius(["a"], sigma=0.5), ParameterTypeError, "p_lower"),
+        (lambda: two_sided_binomial_pvalue(5, 3), ParameterError, "k"),
+        (lambda: two_sided_binomial_pvalue(-1, 3), ParameterError, "k"),
+        (lambda: two_sided_binomial_pvalue(1, -3), ParameterError, "n"),
+        (lambda: two_sided_binomial_pvalue(1.5, 3), ParameterError, "k"),
+        (lambda: two_sided_binomial_pvalue([1, 2], [3, 4, 5]), ParameterError, "k"),
+        (lambda: lower_confidence_bound(2.7, 10, 0.01), ParameterError, "n_a"),
+        (lambda: lower_confidence_bound("3", 10, 0.01), ParameterTypeError, "n_a"),
+        (lambda: lower_confidence_bound(11, 10, 0.01), ParameterError, "n_a"),
+    ],
+)
+def test_public_statistics_reject_nonsense(call: Any, error: type[Exception], name: str) -> None:
+    with pytest.raises(error, match=name):
+        call()
+
+
+def test_whole_floats_are_accepted_as_counts() -> None:
+    whole = lower_confidence_bound(7.0, 10, 0.01)
+    assert float(whole) == float(lower_confidence_bound(7, 10, 0.01))
+    assert float(two_sided_binomial_pvalue(3.0, 10.0)) == float(two_sided_binomial_pvalue(3, 10))
+    assert float(two_sided_binomial_pvalue(0, 0)) == 1.0

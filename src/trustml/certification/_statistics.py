@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from trustml.errors import ParameterError, ParameterTypeError
+from trustml.validation import check_integral_array
 
 __all__ = [
     "certified_radius",
@@ -101,13 +102,16 @@ def lower_confidence_bound(n_a: ArrayLike, n: int, alpha: float) -> NDArray[np.f
     Raises
     ------
     ParameterError
-        ``n < 1``, ``alpha`` outside ``(0, 0.5]`` or a count outside ``[0, n]``.
+        ``n < 1``, ``alpha`` outside ``(0, 0.5]``, a count outside ``[0, n]`` or not a whole
+        number (``2.7``).
+    ParameterTypeError
+        ``n_a`` is not a real numeric array.
     """
     from scipy.stats import beta
 
     n = check_count(n, "n")
     alpha = check_alpha(alpha)
-    counts = np.asarray(n_a, dtype=np.int64)
+    counts = check_integral_array(n_a, "n_a")
     if counts.size and (counts.min() < 0 or counts.max() > n):
         raise ParameterError(f"n_a: expected counts in [0, {n}], got values outside")
     safe = np.maximum(counts, 1)
@@ -118,15 +122,37 @@ def lower_confidence_bound(n_a: ArrayLike, n: int, alpha: float) -> NDArray[np.f
 def certified_radius(p_lower: ArrayLike, sigma: float) -> NDArray[np.float64]:
     """L2 radius ``sigma * Phi^-1(p_lower)`` (Cohen et al., Theorem 1 with ``pB = 1 - pA``).
 
+    Parameters
+    ----------
+    p_lower : array_like of float
+        Lower bounds on the top class's probability, each in ``[0, 1)`` (``1`` would certify an
+        infinite radius, which no finite sample supports).
+    sigma : float
+        Noise standard deviation, > 0 (raw input units).
+
     Returns
     -------
     numpy.ndarray
         float64, the shape of ``p_lower``; ``0.0`` where ``p_lower < 0.5`` (abstain). Raw input
         units.
+
+    Raises
+    ------
+    ParameterError
+        ``sigma`` not a finite float > 0; a probability outside ``[0, 1)`` or NaN.
+    ParameterTypeError
+        ``sigma`` or ``p_lower`` not real numbers.
     """
     from scipy.stats import norm
 
-    p = np.asarray(p_lower, dtype=np.float64)
+    sigma = check_sigma(sigma)
+    p = np.asarray(p_lower)
+    if p.dtype.kind not in "biuf":
+        raise ParameterTypeError(f"p_lower: expected probabilities, got dtype {p.dtype}")
+    p = p.astype(np.float64)
+    if not ((p >= 0.0) & (p < 1.0)).all():  # NaN fails both comparisons
+        bad = p[~((p >= 0.0) & (p < 1.0))].flat[0]
+        raise ParameterError(f"p_lower: expected probabilities in [0, 1), got {bad!r}")
     radius = sigma * np.asarray(norm.ppf(p), dtype=np.float64)
     return np.where(p < 0.5, 0.0, radius)
 
@@ -147,10 +173,32 @@ def two_sided_binomial_pvalue(k: ArrayLike, n: ArrayLike) -> NDArray[np.float64]
     -------
     numpy.ndarray
         float64 p-values in ``(0, 1]``.
+
+    Raises
+    ------
+    ParameterError
+        ``k`` or ``n`` not whole numbers, ``n < 0``, ``k`` outside ``[0, n]``, or shapes that do
+        not broadcast.
+    ParameterTypeError
+        ``k`` or ``n`` not real numeric arrays.
     """
     from scipy.stats import binom
 
-    k_arr = np.asarray(k, dtype=np.int64)
-    n_arr = np.asarray(n, dtype=np.int64)
+    k_arr = check_integral_array(k, "k")
+    n_arr = check_integral_array(n, "n")
+    try:
+        k_arr, n_arr = np.broadcast_arrays(k_arr, n_arr)
+    except ValueError:
+        raise ParameterError(
+            f"k: expected a shape broadcastable with n's {n_arr.shape}, got {k_arr.shape}"
+        ) from None
+    if (n_arr < 0).any():
+        raise ParameterError(f"n: expected trials >= 0, got {int(n_arr.min())}")
+    if ((k_arr < 0) | (k_arr > n_arr)).any():
+        i = np.flatnonzero(((k_arr < 0) | (k_arr > n_arr)).ravel())[0]
+        raise ParameterError(
+            f"k: expected successes in [0, n], got k={int(k_arr.flat[i])} with "
+            f"n={int(n_arr.flat[i])}"
+        )
     tail = np.asarray(binom.cdf(np.minimum(k_arr, n_arr - k_arr), n_arr, 0.5), dtype=np.float64)
     return np.minimum(1.0, 2.0 * tail)
