@@ -58,7 +58,7 @@ def test_save_round_trip_after_training_keeps_the_loss(tmp_path: Path) -> None:
     live.fit(batch(7, seed=2), Y, batch_size=4, nb_epochs=2, seed=0)  # weights differ from init
     written = live.save("m.pb", tmp_path / "sub")
     assert Path(written) == tmp_path / "sub" / "m.pb"
-    loaded = TensorFlowV1Classifier.from_frozen_graph(
+    loaded = from_frozen_graph(
         written, "x:0", g.logits.name, labels_name="y", loss_name=g.loss.name, preprocessing=STD)
     assert loaded.loss is not None and loaded.loss.name == g.loss.name
     assert_same(live, loaded, batch(7, seed=3))

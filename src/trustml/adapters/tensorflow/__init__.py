@@ -19,7 +19,8 @@ require("tensorflow", "tensorflow", purpose="trustml.adapters.tensorflow")
 require("keras", "tensorflow", purpose="trustml.adapters.tensorflow")
 
 from ._keras import KerasClassifier
-from ._v1 import TensorFlowV1Classifier, from_frozen_graph
+from ._v1 import TensorFlowV1Classifier
+from ._v1_io import from_frozen_graph
 from ._v2 import TensorFlowV2Classifier
 
 __all__ = [

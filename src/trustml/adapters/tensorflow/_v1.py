@@ -10,8 +10,9 @@ from typing import Any, Literal, overload
 import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
+from tensorflow.compat import v1
 
-from trustml.errors import LabelError, ParameterError, ParameterTypeError
+from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import to_index
 from trustml.preprocessing import (
     Postprocessor,
@@ -25,20 +26,19 @@ from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
 from trustml.validation import ClipValues, check_batch, check_batch_size, check_clip_values
 
-from ._v1_graph import (
-    GraphOps,
+from ._v1_checks import (
     as_tensor,
     check_feed_dict,
-    freeze,
-    layer_tensors,
-    load_graph_def,
-    resolve_layer,
-    run_batched,
+    check_labels_ph,
+    check_loss,
+    class_rows,
+    input_shape_of,
+    nb_classes_of,
 )
+from ._v1_graph import GraphOps, freeze, layer_tensors, resolve_layer, run_batched
 
-__all__ = ["TensorFlowV1Classifier", "from_frozen_graph"]
+__all__ = ["TensorFlowV1Classifier"]
 
-v1 = tf.compat.v1
 
 _PARAMS = (
     "input_ph", "output", "labels_ph", "train", "loss", "learning", "sess", "channels_first",
@@ -134,29 +134,29 @@ class TensorFlowV1Classifier:
         preprocessing: PreprocessingLike = (0.0, 1.0),
         feed_dict: dict[Any, Any] | None = None,
     ) -> None:
-        inp = as_tensor(input_ph, None, "input_ph")
+        inp: tf.Tensor = as_tensor(input_ph, None, "input_ph")
         graph = inp.graph
-        out = as_tensor(output, graph, "output")
-        shape = _input_shape(inp)
+        out: tf.Tensor = as_tensor(output, graph, "output")
+        shape = input_shape_of(inp)
         dtype = inp.dtype
         if not dtype.is_floating:
             raise ParameterError(
                 f"input_ph: expected a floating placeholder (float32 or float64), got {dtype.name}"
             )
-        classes = _nb_classes(out)
+        classes = nb_classes_of(out)
         lab = None if labels_ph is None else as_tensor(labels_ph, graph, "labels_ph")
         if lab is not None:
-            _check_labels_ph(lab, classes)
+            check_labels_ph(lab, classes)
         user_loss = None if loss is None else as_tensor(loss, graph, "loss")
         if user_loss is not None:
-            _check_loss(user_loss, lab)
+            check_loss(user_loss, lab)
         train_op = None if train is None else as_tensor(train, graph, "train", op=True)
         if train_op is not None and lab is None:
             raise ParameterError("train: expected labels_ph with train (the op reads the labels)")
         if isinstance(train_op, tf.Tensor):
             train_op = train_op.op
         phase = None if learning is None else as_tensor(learning, graph, "learning")
-        if phase is not None and phase.dtype != tf.bool:
+        if phase is not None and phase.dtype.name != "bool":
             raise ParameterError(
                 f"learning: expected a boolean placeholder, got dtype {phase.dtype.name}"
             )
@@ -363,7 +363,7 @@ class TensorFlowV1Classifier:
         """
         xv = self._validated(x)
         n = xv.shape[0]
-        rows = _class_rows(label, self._nb_classes, n)
+        rows = class_rows(label, self._nb_classes, n)
         xs, pullback = self._chain.vjp(xv)
         k = self._nb_classes if rows is None else 1
         if n == 0:
@@ -547,7 +547,7 @@ class TensorFlowV1Classifier:
     def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
         """Write the graph computing ``output`` (and the user's ``loss`` with ``labels_ph``, when
         given) as a frozen binary GraphDef to ``path/filename``, variables replaced by their
-        current values; returns the file written. Load it with :func:`from_frozen_graph`.
+        current values; returns the file written. Load it with :func:`~trustml.adapters.tensorflow.from_frozen_graph`.
 
         Raises
         ------
@@ -562,32 +562,6 @@ class TensorFlowV1Classifier:
         tensors = [self._output] if self._loss is None else [self._output, self._loss]
         freeze(self._sess, tensors, full)
         return full
-
-    @classmethod
-    def from_frozen_graph(
-        cls,
-        path: str | os.PathLike[str],
-        input_name: str,
-        output_name: str,
-        *,
-        labels_name: str | None = None,
-        loss_name: str | None = None,
-        learning_name: str | None = None,
-        channels_first: bool = False,
-        clip_values: Any = None,
-        preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
-        postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
-        preprocessing: PreprocessingLike = (0.0, 1.0),
-        feed_dict: dict[Any, Any] | None = None,
-    ) -> TensorFlowV1Classifier:
-        """Same as :func:`from_frozen_graph`."""
-        return from_frozen_graph(
-            path, input_name, output_name, labels_name=labels_name, loss_name=loss_name,
-            learning_name=learning_name, channels_first=channels_first, clip_values=clip_values,
-            preprocessing_defences=preprocessing_defences,
-            postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,
-            feed_dict=feed_dict,
-        )
 
     # ------------------------------------------------------------------ internals
 
@@ -653,139 +627,3 @@ class TensorFlowV1Classifier:
             self._sess.run(step, {**self._feeds(True), self._input_ph: xb, **labels})
 
         return default
-
-
-# ---------------------------------------------------------------------------------- helpers
-
-
-def _input_shape(inp: tf.Tensor) -> tuple[int, ...]:
-    dims = inp.shape
-    if dims.rank is None or dims.rank < 2 or any(d is None for d in list(dims)[1:]):
-        raise ParameterError(
-            f"input_ph: expected a placeholder (N, *input_shape) with a fully known sample shape, "
-            f"got {dims}"
-        )
-    return tuple(int(d) for d in list(dims)[1:])
-
-
-def _nb_classes(out: tf.Tensor) -> int:
-    dims = out.shape
-    if dims.rank != 2 or dims[1] is None or int(dims[1]) < 2:
-        raise ParameterError(
-            f"output: expected outputs of shape (N, nb_classes) with nb_classes >= 2, got {dims}"
-        )
-    return int(dims[1])
-
-
-def _check_labels_ph(lab: tf.Tensor, classes: int) -> None:
-    rank = lab.shape.rank
-    if rank == 1 and lab.dtype.is_integer:
-        return
-    numeric = lab.dtype.is_floating or lab.dtype.is_integer
-    if rank == 2 and lab.shape[1] in (None, classes) and numeric:
-        return
-    raise ParameterError(
-        f"labels_ph: expected index labels (N,) of an integer dtype or one-hot labels "
-        f"(N, {classes}), got shape {lab.shape} of {lab.dtype.name}"
-    )
-
-
-def _check_loss(loss: tf.Tensor, lab: tf.Tensor | None) -> None:
-    if lab is None:
-        raise ParameterError("loss: expected labels_ph with loss (the loss reads the labels)")
-    if loss.shape.rank != 1:
-        raise ParameterError(
-            f"loss: expected per-sample losses of shape (N,), got shape {loss.shape}; pass the "
-            f"unreduced tensor (e.g. before tf.reduce_mean; train may minimise its mean), or "
-            f"loss=None for softmax cross-entropy on output"
-        )
-
-
-def _class_rows(label: Any, nb_classes: int, n: int) -> NDArray[np.int64] | None:
-    """``class_gradient``'s label: None (every class), an int for every sample, or index /
-    one-hot labels of the ``n`` samples."""
-    if label is None:
-        return None
-    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-        if not 0 <= int(label) < nb_classes:
-            raise LabelError(f"label: expected a class index in [0, {nb_classes}), got {label}")
-        return np.full(n, int(label), dtype=np.int64)
-    return to_index(label, nb_classes, n=n, name="label")
-
-
-def from_frozen_graph(
-    path: str | os.PathLike[str],
-    input_name: str,
-    output_name: str,
-    *,
-    labels_name: str | None = None,
-    loss_name: str | None = None,
-    learning_name: str | None = None,
-    channels_first: bool = False,
-    clip_values: Any = None,
-    preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
-    postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
-    preprocessing: PreprocessingLike = (0.0, 1.0),
-    feed_dict: dict[Any, Any] | None = None,
-) -> TensorFlowV1Classifier:
-    """Load a frozen binary GraphDef (``.pb``, e.g. written by
-    :meth:`TensorFlowV1Classifier.save` or ``convert_variables_to_constants``) into a new graph
-    and session, and wrap it.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The ``.pb`` file.
-    input_name, output_name : str
-        Tensor names (``"input:0"``) or op names (``"input"``, its first output) of the input
-        placeholder and of the outputs ``(N, nb_classes)``.
-    labels_name, loss_name, learning_name : str, optional
-        Names of the labels placeholder, per-sample loss and training-phase placeholder, when the
-        GraphDef holds them (:meth:`TensorFlowV1Classifier.save` keeps the loss).
-    channels_first, clip_values, preprocessing_defences, postprocessing_defences, preprocessing, \
-feed_dict
-        As :class:`TensorFlowV1Classifier`.
-
-    Returns
-    -------
-    TensorFlowV1Classifier
-        Without a train op and without variables: its ``fit`` raises ``ParameterError`` (a frozen
-        graph holds constants).
-
-    Raises
-    ------
-    ParameterError
-        No such file, not a GraphDef, an unknown name; or as the constructor.
-    """
-    graph = load_graph_def(path)
-    named = {
-        "input_name": input_name, "output_name": output_name, "labels_name": labels_name,
-        "loss_name": loss_name, "learning_name": learning_name,
-    }
-    tensors: dict[str, Any] = {}
-    for key, name in named.items():
-        tensors[key] = None if name is None else _by_name(graph, name, key)
-    return TensorFlowV1Classifier(
-        tensors["input_name"], tensors["output_name"], labels_ph=tensors["labels_name"],
-        loss=tensors["loss_name"], learning=tensors["learning_name"],
-        sess=v1.Session(graph=graph), channels_first=channels_first, clip_values=clip_values,
-        preprocessing_defences=preprocessing_defences,
-        postprocessing_defences=postprocessing_defences, preprocessing=preprocessing,
-        feed_dict=feed_dict,
-    )
-
-
-def _by_name(graph: tf.Graph, name: Any, param: str) -> tf.Tensor:
-    if not isinstance(name, str):
-        raise ParameterTypeError(f"{param}: expected a tensor or op name, got {type(name).__name__}")
-    try:
-        if ":" in name:
-            return graph.get_tensor_by_name(name)
-        op = graph.get_operation_by_name(name)
-        if not op.outputs:
-            raise KeyError(name)
-        return op.outputs[0]
-    except (KeyError, ValueError):
-        raise ParameterError(
-            f"{param}: expected a tensor or op name of the frozen graph, got {name!r}"
-        ) from None

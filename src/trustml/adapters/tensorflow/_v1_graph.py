@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 from numpy.typing import NDArray
+from tensorflow.compat import v1
 
 from trustml.errors import ParameterError, ParameterTypeError
 
 __all__ = [
     "GraphOps",
-    "as_tensor",
-    "check_feed_dict",
     "freeze",
     "layer_tensors",
     "load_graph_def",
@@ -31,69 +30,6 @@ __all__ = [
 ]
 
 _SCOPE = "trustml_v1"
-v1 = tf.compat.v1
-
-
-def as_tensor(value: Any, graph: tf.Graph | None, name: str, *, op: bool = False) -> Any:
-    """``value`` checked to be a graph tensor (or, with ``op``, a graph operation) of ``graph``.
-
-    Raises
-    ------
-    ParameterTypeError
-        Not a symbolic graph tensor (an eager tensor or another object).
-    ParameterError
-        It belongs to another graph than ``graph``.
-    """
-    kinds = (tf.Operation, tf.Tensor) if op else (tf.Tensor,)
-    if not isinstance(value, kinds) or not hasattr(value, "graph") or _is_eager(value):
-        what = "a graph tensor or operation" if op else "a graph tensor"
-        raise ParameterTypeError(
-            f"{name}: expected {what} of a tf.compat.v1 graph, got {type(value).__name__}"
-        )
-    if graph is not None and value.graph is not graph:
-        raise ParameterError(
-            f"{name}: expected a tensor of the graph of input_ph, got {value.name!r} of another "
-            f"graph"
-        )
-    return value
-
-
-def _is_eager(value: Any) -> bool:
-    try:
-        _ = value.graph
-    except AttributeError:
-        return True
-    return isinstance(value, tf.Tensor) and not hasattr(value, "op")
-
-
-def check_feed_dict(feed_dict: Any, graph: tf.Graph) -> dict[tf.Tensor, Any]:
-    """The extra feeds of every run, keys resolved to tensors of ``graph`` (names accepted).
-
-    Raises
-    ------
-    ParameterTypeError
-        Not a mapping.
-    ParameterError
-        A key that is not a tensor (or tensor name) of ``graph``.
-    """
-    if feed_dict is None:
-        return {}
-    if not isinstance(feed_dict, Mapping):
-        raise ParameterTypeError(
-            f"feed_dict: expected a dict of graph tensors to values, got {type(feed_dict).__name__}"
-        )
-    out: dict[tf.Tensor, Any] = {}
-    for key, value in feed_dict.items():
-        if isinstance(key, str):
-            try:
-                key = graph.get_tensor_by_name(key)
-            except (KeyError, ValueError):
-                raise ParameterError(
-                    f"feed_dict: expected tensors of the graph of input_ph, got the unknown name "
-                    f"{key!r}"
-                ) from None
-        out[as_tensor(key, graph, "feed_dict key")] = value
-    return out
 
 
 # ---------------------------------------------------------------------------------- layers

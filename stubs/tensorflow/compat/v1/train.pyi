@@ -1,0 +1,9 @@
+from collections.abc import Sequence
+from typing import Any
+
+from tensorflow import Operation, Tensor, Variable
+
+class AdamOptimizer:
+    def __init__(self, learning_rate: float = ...) -> None: ...
+    def apply_gradients(self, grads_and_vars: Sequence[tuple[Tensor, Any]]) -> Operation: ...
+    def variables(self) -> list[Variable]: ...
