@@ -19,6 +19,7 @@ from trustml.preprocessing import (
     PreprocessingChain,
     PreprocessingLike,
     Preprocessor,
+    Pullback,
     Standardisation,
     check_channels_first,
 )
@@ -195,6 +196,9 @@ class TensorFlowV1Classifier:
         self._input_shape = shape
         self._nb_classes = classes
         self._np_dtype: np.dtype[Any] = np.dtype(dtype.as_numpy_dtype)
+        self._plain = chain.standardisation.is_identity and not any(
+            d.apply_predict for d in chain.defences
+        )
         self._ops = GraphOps(inp, out, classes)
         self._optimizer_ready = False
         self._layers = layer_tensors(inp, out)
@@ -298,7 +302,7 @@ class TensorFlowV1Classifier:
         InputShapeError, InputValueError, ParameterError
         """
         size = check_batch_size(batch_size)
-        xs, _ = self._chain(self._validated(x))
+        xs, _ = self._prepared(self._validated(x))
         if xs.shape[0] == 0:
             return np.zeros((0, self._nb_classes), dtype=np.float32)
         preds = self._run(self._output, xs, size).astype(np.float32, copy=False)
@@ -320,7 +324,7 @@ class TensorFlowV1Classifier:
             raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
         xv = self._validated(x)
         idx = to_index(y, self._nb_classes, n=xv.shape[0], name="y")
-        xs, _ = self._chain(xv)
+        xs, _ = self._prepared(xv)
         loss, labels = self._loss_and_labels(idx)
         losses = (
             self._run(loss, xs, 128, labels).astype(self._np_dtype, copy=False)
@@ -343,7 +347,7 @@ class TensorFlowV1Classifier:
         """
         xv = self._validated(x)
         idx = to_index(y, self._nb_classes, n=xv.shape[0], name="y")
-        xs, pullback = self._chain.vjp(xv)
+        xs, pullback = self._prepared(xv)
         if not idx.size:
             return np.zeros((0, *self._input_shape), dtype=self._np_dtype)
         loss, labels = self._loss_and_labels(idx)
@@ -364,7 +368,7 @@ class TensorFlowV1Classifier:
         xv = self._validated(x)
         n = xv.shape[0]
         rows = class_rows(label, self._nb_classes, n)
-        xs, pullback = self._chain.vjp(xv)
+        xs, pullback = self._prepared(xv)
         k = self._nb_classes if rows is None else 1
         if n == 0:
             return np.zeros((0, k, *self._input_shape), dtype=self._np_dtype)
@@ -422,7 +426,7 @@ class TensorFlowV1Classifier:
         """
         tensor = resolve_layer(layer, self._layer_names, self._layers, self._input_ph)
         size = check_batch_size(batch_size)
-        xs, _ = self._chain(self._validated(x))
+        xs, _ = self._prepared(self._validated(x))
         if framework:
             return tensor
         if xs.shape[0] == 0:
@@ -568,6 +572,13 @@ class TensorFlowV1Classifier:
     def _validated(self, x: ArrayLike) -> NDArray[Any]:
         return check_batch(x, self._input_shape, dtype=self._np_dtype)
 
+    def _prepared(self, xv: NDArray[Any]) -> tuple[NDArray[Any], Pullback]:
+        """Predict-time defences and standardisation of a validated batch (already a copy, so
+        used as it is when both are identities) with the pullback to the raw input."""
+        if self._plain:
+            return xv, _identity
+        return self._chain.vjp(xv)
+
     def _feeds(self, training: bool = False) -> dict[Any, Any]:
         if self._learning is None:
             return self._feed_dict
@@ -627,3 +638,7 @@ class TensorFlowV1Classifier:
             self._sess.run(step, {**self._feeds(True), self._input_ph: xb, **labels})
 
         return default
+
+
+def _identity(grad: NDArray[Any]) -> NDArray[Any]:
+    return grad
