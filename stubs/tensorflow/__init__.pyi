@@ -8,6 +8,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 from tensorflow import compat as compat
 from tensorflow import data as data
+from tensorflow import errors as errors
 from tensorflow import math as math
 from tensorflow import nn as nn
 from typing_extensions import Self

@@ -183,3 +183,22 @@ def test_get_params_and_set_params() -> None:
     with pytest.raises(ParameterError, match="preprocessing"):
         clf.set_params(preprocessing=(0.0, 1.0, 2.0))
     assert clf.preprocessing.divisor.ravel().tolist() == pytest.approx(DIV.tolist())
+
+
+def test_deepcopy_is_independent() -> None:
+    import copy
+
+    g = cnn(random_weights(seed=4))
+    clf = TensorFlowV1Classifier(g.x, g.logits, labels_ph=g.y, loss=g.loss, train=g.train,
+                                 sess=g.sess, preprocessing=(SUB, DIV))
+    x, y = separable(8)
+    clf.fit(x, y, batch_size=4, nb_epochs=1, seed=0)  # the optimizer's slots hold state
+    n, before = op_count(g), clf.predict(x)
+    twin = copy.deepcopy(clf)
+    assert op_count(g) == n and twin.sess is not clf.sess
+    assert twin.sess.graph is not g.graph and twin.layer_names == clf.layer_names
+    np.testing.assert_array_equal(twin.predict(x), before)
+    np.testing.assert_array_equal(twin.loss_gradient(x, y), clf.loss_gradient(x, y))
+    twin.fit(x, y, batch_size=4, nb_epochs=3, seed=0)
+    assert not np.allclose(twin.predict(x), before)
+    np.testing.assert_array_equal(clf.predict(x), before)  # the original is untouched

@@ -3,6 +3,7 @@ GraphDefs) with the full trustml contract, inside TensorFlow 2."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
@@ -36,7 +37,14 @@ from ._v1_checks import (
     input_shape_of,
     nb_classes_of,
 )
-from ._v1_graph import GraphOps, freeze, layer_tensors, resolve_layer, run_batched
+from ._v1_graph import (
+    GraphOps,
+    copy_graph,
+    freeze,
+    layer_tensors,
+    resolve_layer,
+    run_batched,
+)
 
 __all__ = ["TensorFlowV1Classifier"]
 
@@ -547,6 +555,27 @@ class TensorFlowV1Classifier:
             fresh._optimizer_ready = self._optimizer_ready
         self.__dict__.update(fresh.__dict__)
         return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TensorFlowV1Classifier:
+        """An independent classifier over a copy of the graph in a new session that holds the
+        current values of the global variables (training the copy leaves the original alone);
+        defences are deep-copied. The original graph and session are untouched."""
+        graph, sess = copy_graph(self._sess, self._input_ph.graph)
+
+        def same(t: tf.Tensor | None) -> tf.Tensor | None:
+            return None if t is None else graph.get_tensor_by_name(t.name)
+
+        return TensorFlowV1Classifier(
+            same(self._input_ph), same(self._output), labels_ph=same(self._labels_ph),
+            train=None if self._train is None else graph.get_operation_by_name(self._train.name),
+            loss=same(self._loss), learning=same(self._learning), sess=sess,
+            channels_first=self._channels_first,
+            clip_values=copy.deepcopy(self._raw_clip_values, memo),
+            preprocessing_defences=copy.deepcopy(self._chain.defences, memo) or None,
+            postprocessing_defences=copy.deepcopy(self._chain.postprocessors, memo) or None,
+            preprocessing=self._chain.standardisation,
+            feed_dict={same(k): copy.deepcopy(v, memo) for k, v in self._feed_dict.items()},
+        )
 
     def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
         """Write the graph computing ``output`` (and the user's ``loss`` with ``labels_ph``, when

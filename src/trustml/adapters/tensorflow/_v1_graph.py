@@ -22,6 +22,7 @@ from trustml.errors import ParameterError, ParameterTypeError
 
 __all__ = [
     "GraphOps",
+    "copy_graph",
     "freeze",
     "layer_tensors",
     "load_graph_def",
@@ -334,3 +335,31 @@ def load_graph_def(path: str | os.PathLike[str]) -> tf.Graph:
     with graph.as_default():
         v1.import_graph_def(graph_def, name="")
     return graph
+
+
+def copy_graph(sess: Any, graph: tf.Graph) -> tuple[tf.Graph, Any]:
+    """A copy of ``graph`` (its meta graph, collections included) in a new graph, and a new
+    session on it holding the current value of every global variable that ``sess`` has
+    initialised (the others stay uninitialised). Nothing is added to ``graph``."""
+    with graph.as_default():
+        meta = v1.train.export_meta_graph(graph=graph)
+    variables = list(graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES))
+    try:
+        values = list(sess.run(variables))
+    except tf.errors.OpError:  # some are uninitialised: read them one by one
+        values = []
+        for var in variables:
+            try:
+                values.append(sess.run(var))
+            except tf.errors.OpError:
+                values.append(None)
+    new = tf.Graph()
+    with new.as_default():
+        v1.train.import_meta_graph(meta)
+        copies = {v.name: v for v in new.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)}
+        pairs = [(copies[v.name], val) for v, val in zip(variables, values)
+                 if val is not None and v.name in copies]
+        feeds = {var.initial_value: val for var, val in pairs}
+    new_sess = v1.Session(graph=new)
+    new_sess.run([var.initializer for var, _ in pairs], feeds)
+    return new, new_sess
