@@ -168,6 +168,34 @@ def tensorflow_v2() -> Any:
         optimizer=keras.optimizers.Adam(0.05), clip_values=(0.0, 1.0), preprocessing=CHANNEL_STD)
 
 
+def tensorflow_v1() -> Any:
+    import tensorflow as tf
+
+    from trustml.adapters.tensorflow import TensorFlowV1Classifier
+
+    v1 = tf.compat.v1
+    rng = np.random.default_rng(0)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, (None, 6, 6, 3), name="x")
+        y = v1.placeholder(tf.int64, (None,), name="y")
+        with tf.name_scope("conv"):
+            kernel = tf.Variable(rng.normal(0.0, 0.5, (3, 3, 3, 4)).astype("f4"), name="kernel")
+            h = tf.tanh(tf.nn.conv2d(x, kernel, 1, "VALID"))
+        with tf.name_scope("flat"):
+            h = tf.reshape(h, (-1, 64))
+        with tf.name_scope("out"):
+            dense = tf.Variable(rng.normal(0.0, 0.3, (64, CLASSES)).astype("f4"), name="kernel")
+            logits = tf.matmul(h, dense)
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+        train = v1.train.AdamOptimizer(0.05).minimize(tf.reduce_mean(loss))
+        init = v1.global_variables_initializer()
+    sess = v1.Session(graph=graph)
+    sess.run(init)
+    return TensorFlowV1Classifier(x, logits, labels_ph=y, train=train, loss=loss, sess=sess,
+                                  clip_values=(0.0, 1.0), preprocessing=CHANNEL_STD)
+
+
 # -- MXNet -----------------------------------------------------------------------------------------
 def mxnet_cnn() -> Any:
     import mxnet as mx
@@ -226,6 +254,12 @@ SVM_EXPECTED = {
         "the one-hot of the predicted class (SklearnLinearClassifier docstring)",
 }
 
+TF1_EXPECTED = {
+    "activations_framework":
+        "documented: in graph mode get_activations(framework=True) returns the layer's symbolic "
+        "graph tensor (a function of input_ph, to build ops on), as ART's TF1 classifier",
+}
+
 ENTRIES: list[Entry] = [
     Entry("example SoftmaxRegression", example_softmax, (), "any"),
     Entry("example GaussianCertifier", example_certifier, ("scipy",), "any"),
@@ -241,6 +275,8 @@ ENTRIES: list[Entry] = [
     Entry("torch PyTorchClassifier", torch_cnn, ("torch",), "tests"),
     Entry("keras KerasClassifier", keras_sequential, ("tensorflow", "keras"), "tests"),
     Entry("tf TensorFlowV2Classifier", tensorflow_v2, ("tensorflow", "keras"), "tests"),
+    Entry("tf TensorFlowV1Classifier", tensorflow_v1, ("tensorflow", "keras"), "tests",
+          TF1_EXPECTED),
     Entry("mxnet MXNetClassifier", mxnet_cnn, ("mxnet",), "mxnet"),
     Entry("RandomizedSmoothing(reference)", smoothing_reference, ("scipy",), "any"),
     Entry("RandomizedSmoothing(sklearn)", smoothing_sklearn_logistic, ("sklearn",), "tests"),
