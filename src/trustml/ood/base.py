@@ -150,7 +150,7 @@ class OODBaseDetector:
         size = check_batch_size(batch_size)
         x_arr: NDArray[Any] | None = None
         if x_fit is not None:
-            x_arr = check_batch(x_fit, classifier.input_shape, name="x_fit")
+            x_arr = check_batch(x_fit, classifier.input_shape, dtype=np.float64, name="x_fit")
             if x_arr.shape[0] < 2:
                 raise ParameterError(
                     f"x_fit: expected at least 2 in-distribution samples, got {x_arr.shape[0]}"
@@ -207,7 +207,7 @@ class OODBaseDetector:
         """Post-processed features (float64, flattened to ``(N, D)``), logits (float64) and the
         validated (and, with ``eps > 0``, perturbed) input."""
         ext = self._extractor()
-        arr = check_batch(x, ext.classifier.input_shape, name=name)
+        arr = check_batch(x, ext.classifier.input_shape, dtype=np.float64, name=name)
         if self.eps > 0:
             arr = self._input_perturbation(arr, batch_size)
         feats, info = ext.predict(arr, batch_size, self.postproc_fns)

@@ -166,7 +166,8 @@ class VIM(FeatureBasedDetector):
     """
 
     def __init__(
-        self, princ_dims: int | float = 0.99, pca_origin: str = "center", **kwargs: Any
+        self, princ_dims: int | float = 0.99, pca_origin: str = "center",  # noqa: PYI041
+        **kwargs: Any,
     ) -> None:
         if isinstance(princ_dims, bool) or not isinstance(
             princ_dims, (int, float, np.integer, np.floating)

@@ -48,7 +48,7 @@ def fpr_at_tpr(scores_in: ArrayLike, scores_out: ArrayLike, tpr: float = 0.95) -
     """False-positive rate (ID flagged as OOD) at the first ROC threshold whose true-positive rate
     (OOD detected) reaches ``tpr`` (FPR95 for the default)."""
     labels, scores = ood_labels_and_scores(scores_in, scores_out)
-    fpr, tprs, _ = _sk().roc_curve(labels, scores)
+    fpr, tprs, _ = _sk().roc_curve(labels, scores, drop_intermediate=False)
     return float(fpr[np.searchsorted(tprs, tpr, side="left")])
 
 
