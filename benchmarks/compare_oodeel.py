@@ -149,13 +149,13 @@ def main() -> None:
                     f"{t1 - t0:.2f} / {t2 - t1:.2f} |")
         print(rows[-1], flush=True)
     header = [
-        f"oodeel {oodeel.__version__ if hasattr(oodeel, '__version__') else '0.4'}, torch "
+        (f"oodeel {oodeel.__version__ if hasattr(oodeel, '__version__') else '0.4'}, torch "
         f"{torch.__version__}, numpy {np.__version__}, {platform.machine()}; "
         f"{len(x_q)} scored inputs (digits 0-4 held out + 5-9). Times (fit + score, s) on a "
-        "shared 2-core machine, for orientation only.",
+        "shared 2-core machine, for orientation only."),
         "",
-        "| detector | max abs. score difference | relative to max abs. score | AUROC trustml / "
-        "oodeel | time trustml / oodeel (s) |",
+        ("| detector | max abs. score difference | relative to max abs. score | AUROC trustml / "
+        "oodeel | time trustml / oodeel (s) |"),
         "|---|---|---|---|---|",
     ]
     text = "\n".join(header + rows) + "\n"
