@@ -24,7 +24,7 @@ F64 = NDArray[np.float64]
 
 def _squared_mahalanobis(feats: F64, mean: F64, precision: F64) -> F64:
     d = feats - mean
-    return np.asarray(np.einsum("nd,de,ne->n", d, precision, d))
+    return np.asarray(((d @ precision) * d).sum(axis=1))
 
 
 class Mahalanobis(FeatureBasedDetector):
@@ -43,6 +43,7 @@ class Mahalanobis(FeatureBasedDetector):
     def _prepare_fit(self, n_layers: int) -> None:
         self._means: list[F64] = []
         self._precisions: list[F64] = []
+        self._roots: list[F64] = []
 
     def _class_stats(self, feats: F64, labels: NDArray[np.int64] | None) -> tuple[F64, F64]:
         if labels is None:
@@ -60,14 +61,18 @@ class Mahalanobis(FeatureBasedDetector):
         self, i: int, feats: F64, logits: F64, labels: NDArray[np.int64] | None
     ) -> None:
         means, precision = self._class_stats(feats, labels)
+        vals, vecs = np.linalg.eigh(precision)
         self._means.append(means)
         self._precisions.append(precision)
+        self._roots.append(vecs * np.sqrt(np.clip(vals, 0.0, None)))
 
     def _class_distances(self, i: int, feats: F64) -> F64:
-        """``(N, n_classes)`` squared Mahalanobis distances to each class mean."""
-        return np.stack(
-            [_squared_mahalanobis(feats, m, self._precisions[i]) for m in self._means[i]], axis=1
-        )
+        """``(N, n_classes)`` squared Mahalanobis distances to each class mean:
+        ``(f - mu_c)^T P (f - mu_c) = ||(f - mu_c) P^(1/2)||^2`` with ``P^(1/2)`` from the
+        eigen-decomposition of the (positive semi-definite) pseudo-inverse ``P``."""
+        root = self._roots[i]
+        fw, mw = feats @ root, self._means[i] @ root
+        return np.stack([((fw - m) ** 2).sum(axis=1) for m in mw], axis=1)
 
     def _score_layer(self, i: int, feats: F64, logits: F64, fit: bool = False) -> F64:
         return np.asarray(0.5 * self._class_distances(i, feats).min(axis=1))
