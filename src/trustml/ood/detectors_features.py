@@ -109,9 +109,8 @@ class DKNN(FeatureBasedDetector):
     Parameters
     ----------
     nearest : int
-        ``k`` >= 1 (default 50); at most the number of fit samples.
-    batch_size : int
-        Query rows per exact neighbour search (bounds the distance matrix held at once).
+        ``k`` >= 1 (default 50); at most the number of fit samples. Queries are searched 4096
+        rows at a time (bounding the distance matrix held at once).
     """
 
     def __init__(self, nearest: int = 50, **kwargs: Any) -> None:

@@ -29,8 +29,9 @@ class MLS(OODBaseDetector):
     ----------
     output_activation : {"linear", "softmax"}
         Applied to the logits before the max.
-    use_react, react_quantile, eps, temperature
-        See :class:`~trustml.ood.base.OODBaseDetector`.
+    **kwargs
+        ``use_react``, ``react_quantile``, ``eps``, ``temperature``: see
+        :class:`~trustml.ood.base.OODBaseDetector`.
     """
 
     def __init__(self, output_activation: str = "linear", **kwargs: Any) -> None:
