@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from trustml.ood import DETECTORS, DKNN, MLS, FeatureExtractor, Mahalanobis
+from trustml.ood import DETECTORS, DKNN, MLS, Energy, FeatureExtractor, Mahalanobis
 from trustml.ood.metrics import bench_metrics
 from trustml.protocols import ActivationTransforms, MultiLayerActivations
 
@@ -88,6 +88,14 @@ def test_torch_and_keras_agree_on_copied_weights(
         scale = np.abs(scores[0]).max()
         np.testing.assert_allclose(scores[1], scores[0], rtol=2e-4, atol=2e-5 * scale,
                                    err_msg=name)
+    # ReAct: the same quantile threshold, the clip inside each framework's forward pass
+    assert isinstance(torch_mlp, ActivationTransforms) and isinstance(kclf, ActivationTransforms)
+    react = [Energy(use_react=True, react_quantile=0.7).fit(clf, digits["x_fit"])
+             for clf in (torch_mlp, kclf)]
+    assert react[0].react_threshold == pytest.approx(react[1].react_threshold, rel=1e-5)
+    s_t, s_k = (r.score(x_q)[0] for r in react)
+    np.testing.assert_allclose(s_k, s_t, rtol=2e-4, atol=1e-5)
+    assert not np.allclose(s_t, Energy().fit(torch_mlp).score(x_q)[0], rtol=1e-3)
 
 
 def test_features_equal_get_activations_and_model_untouched(
