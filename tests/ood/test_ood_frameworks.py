@@ -137,3 +137,45 @@ def test_features_equal_get_activations_and_model_untouched(
     assert all(np.array_equal(a, b) for a, b in zip(kclf.model.get_weights(), weights,
                                                      strict=True))
     assert all(np.array_equal(kclf.get_activations(x, i), a) for i, a in enumerate(k_acts))
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional", "subclassed"])
+def test_keras_multi_layer_fast_path_equals_get_activations(kind: str) -> None:
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")
+    from trustml.activations import ActivationTransform
+    from trustml.adapters.tensorflow import KerasClassifier
+
+    keras.utils.set_random_seed(0)
+    if kind == "sequential":
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(7, activation="tanh"), keras.layers.Dense(3)])
+    elif kind == "functional":
+        inp = keras.Input((6,))
+        h = keras.layers.Dense(8, activation="relu")(inp)
+        h = keras.layers.Dense(7, activation="tanh")(h)
+        model = keras.Model(inp, keras.layers.Dense(3)(h))
+    else:
+        class Net(keras.Model):  # type: ignore[misc]
+            def __init__(self) -> None:
+                super().__init__()
+                self.a = keras.layers.Dense(8, activation="relu")
+                self.b = keras.layers.Dense(7, activation="tanh")
+                self.c = keras.layers.Dense(3)
+
+            def call(self, x: Any) -> Any:
+                return self.c(self.b(self.a(x)))
+
+        model = Net()
+        model(np.zeros((1, 6), np.float32))
+    clf = KerasClassifier(model, use_logits=True, input_shape=(6,))
+    assert isinstance(clf, MultiLayerActivations)
+    x = np.random.default_rng(0).normal(size=(9, 6)).astype(np.float32)
+    layers: list[int | str] = [2, 0, clf.layer_names[1]]
+    for transform in (None, ActivationTransform(clip_max=0.3)):
+        clf.set_activation_transform(0, transform)
+        many = clf.get_multi_activations(x, layers, batch_size=4)
+        for layer, out in zip(layers, many, strict=True):
+            np.testing.assert_array_equal(out, clf.get_activations(x, layer, batch_size=4))
+    clf.set_activation_transform(0, None)
+    assert [o.shape for o in clf.get_multi_activations(x[:0], [0, 2])] == [(0, 8), (0, 3)]
