@@ -5,7 +5,9 @@ set grows (CPU).
    and the logits) of a small CNN on a batch of 256 3x32x32 inputs, over one raw
    ``model(torch.from_numpy(x))`` under ``torch.no_grad()`` (the floor: every layer's output
    exists in that one pass). Target <= 1.1. Beside it, for information, the fallback without the
-   ``MultiLayerActivations`` fast path (one ``get_activations`` call per layer).
+   ``MultiLayerActivations`` fast path (one ``get_activations`` call per layer). The same CNN in
+   Keras (channels last) over one raw ``model(x, training=False)`` where TensorFlow is
+   importable.
 2. Scoring: ``DKNN(nearest=50)`` and ``Mahalanobis`` fitted on 1k, 10k and 50k samples of a
    128-unit penultimate layer (a PyTorch MLP on random 32-d inputs, 10 classes), scoring 1000
    inputs; the figure is the scoring time at 10k and 50k over the time at 1k. Exact neighbours
@@ -85,6 +87,38 @@ def extraction() -> dict[str, float]:
             t["per_layer"] / t["raw"]}
 
 
+def keras_extraction() -> dict[str, float]:
+    """The same CNN in Keras (channels last): ``FeatureExtractor`` over one raw
+    ``model(x, training=False)`` call."""
+    try:
+        import keras
+        import tensorflow as tf
+    except ImportError:
+        return {}
+    from trustml.adapters.tensorflow import KerasClassifier
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((32, 32, 3)), layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2), layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(128, activation="relu"),
+        layers.Dense(10),
+    ])
+    clf = KerasClassifier(model, use_logits=True)
+    x = np.random.default_rng(0).uniform(size=(256, 32, 32, 3)).astype(np.float32)
+    fast = FeatureExtractor(clf, [0, 2, 5])
+
+    def raw() -> None:
+        model(tf.constant(x), training=False).numpy()
+
+    t = _median_cpu({"raw": raw, "fast": lambda: fast.predict(x, batch_size=256)}, repeats=15)
+    return {"Keras: extract 3 layers + logits / raw model(x) (target <= 1.1)":
+            t["fast"] / t["raw"]}
+
+
 def _oodeel() -> Any:
     try:
         from compare_oodeel import _shim_dataset_imports
@@ -135,6 +169,7 @@ def scoring() -> dict[str, float]:
 
 def main() -> dict[str, float]:
     figures = extraction()
+    figures.update(keras_extraction())
     figures.update(scoring())
     return figures
 
