@@ -9,13 +9,63 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import DIV, MODELS, SHAPE, SUB, batch, keras, tf
 from numpy.testing import assert_allclose, assert_array_equal
 
 from trustml.activations import ActivationTransform
 from trustml.adapters.tensorflow import KerasClassifier, TensorFlowV2Classifier
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.protocols import ActivationTransforms
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+# own small models (not imported from conftest: a module named conftest is ambiguous when several
+# test folders are collected in one run)
+SHAPE = (6, 6, 3)
+SUB = np.array([0.1, 0.2, 0.3])
+DIV = np.array([0.5, 1.5, 2.0])
+
+
+def _sequential() -> Any:
+    return keras.Sequential([
+        keras.Input(SHAPE),
+        keras.layers.Conv2D(4, 3, activation="tanh", name="conv"),
+        keras.layers.AveragePooling2D(2, name="pool"),
+        keras.layers.Flatten(name="flat"),
+        keras.layers.Dense(4, name="logits"),
+    ])
+
+
+def _functional() -> Any:
+    inputs = keras.Input(SHAPE)
+    h = keras.layers.Conv2D(3, 3, padding="same", activation="tanh", name="conv")(inputs)
+    s = keras.layers.Add(name="skip")([inputs, h])
+    f = keras.layers.Flatten(name="flat")(s)
+    return keras.Model(inputs, keras.layers.Dense(4, name="logits")(f))
+
+
+class SubclassedNet(keras.Model):  # type: ignore[misc]
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = keras.layers.Conv2D(4, 3, activation="softplus", name="conv")
+        self.head = keras.layers.Dense(4, name="head")
+        self.pool = keras.layers.GlobalAveragePooling2D(name="pool")
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        return self.head(self.pool(self.conv(x)))
+
+
+def _subclassed() -> Any:
+    model = SubclassedNet()
+    model(np.zeros((1, *SHAPE), dtype=keras.config.floatx()))
+    return model
+
+
+MODELS = {"sequential": _sequential, "functional": _functional, "subclassed": _subclassed}
+
+
+def batch(n: int = 5, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, *SHAPE)).astype(np.float32)
 
 STD = (SUB, DIV)
 CONV_T = ActivationTransform(scale=np.array([1.0, 0.0, 2.0, 0.5]), clip_min=-0.3, clip_max=0.6)
