@@ -158,10 +158,14 @@ def test_one_forward_pass_per_batch_with_the_fast_path() -> None:
     fast, slow = MultiNumpyNet(*args), NumpyNet(*args)
     out_fast = FeatureExtractor(fast, ["hidden", "logits"]).predict(x)
     out_slow = FeatureExtractor(slow, ["hidden", "logits"]).predict(x)
-    assert fast.forward_passes == 1 and slow.forward_passes == 3
+    assert fast.forward_passes == 1 and slow.forward_passes == 2  # "logits" computed once
     for a, b in zip(out_fast[0], out_slow[0], strict=True):
         assert np.array_equal(a, b)
     assert np.array_equal(out_fast[0][0], slow.get_activations(x, "hidden"))
+    assert np.array_equal(out_fast[0][1], out_fast[1]["logits"])
+    slow.forward_passes = 0
+    Energy().fit(slow).score(x)  # the head is both feature and logits layer: one pass
+    assert slow.forward_passes == 1
 
 
 def test_several_layers_are_std_normalised_and_averaged() -> None:

@@ -199,13 +199,18 @@ class FeatureExtractor:
     # ------------------------------------------------------------------ extraction
 
     def _outputs(self, x: Any, batch_size: int, framework: bool) -> list[Any]:
-        layers: list[int | str] = [*self._feature_names, self._head_name]
+        """Outputs of the feature layers then the head; a layer named twice is computed once."""
+        names = [*self._feature_names, self._head_name]
+        layers: list[int | str] = list(dict.fromkeys(names))
         clf = self.classifier
         if isinstance(clf, MultiLayerActivations):
-            return clf.get_multi_activations(x, layers, batch_size=batch_size, framework=framework)
-        if framework:
-            return [clf.get_activations(x, layer, batch_size, framework=True) for layer in layers]
-        return [clf.get_activations(x, layer, batch_size) for layer in layers]
+            outs = clf.get_multi_activations(x, layers, batch_size=batch_size, framework=framework)
+        elif framework:
+            outs = [clf.get_activations(x, layer, batch_size, framework=True) for layer in layers]
+        else:
+            outs = [clf.get_activations(x, layer, batch_size) for layer in layers]
+        by_name = dict(zip(layers, outs, strict=True))
+        return [by_name[name] for name in names]
 
     def _run(self, x: Any, batch_size: int, framework: bool) -> list[Any]:
         if self._penultimate is None or self.react_threshold is None:
