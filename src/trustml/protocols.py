@@ -45,6 +45,7 @@ __all__ = [
     "Fittable",
     "FittableClassifier",
     "LossGradients",
+    "MultiLayerActivations",
     "NeuralNetwork",
     "NeuralNetworkClassifier",
     "NoisyCounter",
@@ -284,6 +285,29 @@ class ActivationTransforms(Protocol):
             the layer's output shape; nothing is installed.
         ParameterTypeError
             ``transform`` is not an :class:`~trustml.activations.ActivationTransform` or None.
+        """
+        ...
+
+
+@runtime_checkable
+class MultiLayerActivations(Protocol):
+    """Optional fast path for feature extraction (out-of-distribution detection): the outputs of
+    several layers from ONE forward pass per batch. Algorithms fall back to one
+    :meth:`NeuralNetwork.get_activations` call per layer where it is absent."""
+
+    def get_multi_activations(
+        self, x: ArrayLike, layers: list[int | str], batch_size: int = 128,
+        framework: bool = False,
+    ) -> list[Any]:
+        """Outputs of ``layers`` (indices into ``layer_names`` or names), in that order, each
+        equal to what ``get_activations(x, layer, batch_size, framework)`` returns; the forward
+        pass of each batch runs once (and stops after the last layer it needs).
+
+        Raises
+        ------
+        ParameterError
+            An unknown layer, or an empty ``layers``; nothing runs.
+        InputShapeError, InputValueError
         """
         ...
 

@@ -48,6 +48,7 @@ class LayerAccess:
         self._dtype = dtype
         self._layers: list[Any] | None = None
         self._submodels: dict[int, Any] = {}
+        self._multimodels: dict[tuple[Any, ...], Any] = {}
         if isinstance(model, keras.Sequential):
             self._kind = "sequential"
         elif isinstance(model, keras.Model) and _is_functional(model):
@@ -124,6 +125,39 @@ class LayerAccess:
         with _recording(layers, sink):
             self._model(x, training=False)
         return tf.convert_to_tensor(captured[0])
+
+    def outputs(self, x: tf.Tensor, indices: list[int]) -> list[tf.Tensor]:
+        """Outputs of the layers ``indices`` for the model input ``x`` from ONE pass, which runs
+        no further than the last of them where the model kind allows (Sequential)."""
+        layers = self._all_layers()
+        wanted = sorted(set(indices))
+        got: dict[int, tf.Tensor] = {}
+        if self._kind == "sequential":
+            out = x
+            for i, layer in enumerate(layers[: wanted[-1] + 1]):
+                out = layer(out, training=False)
+                if i in wanted:
+                    got[i] = tf.convert_to_tensor(out)
+        elif self._kind == "functional":
+            key = ("multi", *wanted)
+            sub = self._multimodels.get(key)
+            if sub is None:
+                sub = keras.Model(self._model.inputs, [layers[i].output for i in wanted])
+                self._multimodels[key] = sub
+            outs = sub(x, training=False)
+            outs = outs if isinstance(outs, (list, tuple)) else [outs]
+            got = {i: tf.convert_to_tensor(o) for i, o in zip(wanted, outs, strict=True)}
+        else:
+            targets = {id(layers[i]): i for i in wanted}
+
+            def sink(layer: Any, value: Any) -> None:
+                i = targets.get(id(layer))
+                if i is not None and i not in got:
+                    got[i] = tf.convert_to_tensor(value)
+
+            with _recording(layers, sink):
+                self._model(x, training=False)
+        return [got[i] for i in indices]
 
     def _all_layers(self) -> list[Any]:
         if self._layers is None:

@@ -271,6 +271,33 @@ class TFRuntime:
         result = parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
         return result if framework else result.numpy()
 
+    def multi_activations(
+        self, x: Any, layers: Any, batch_size: int, framework: bool
+    ) -> list[Any]:
+        """Several layers' outputs, one forward pass per batch (``MultiLayerActivations``)."""
+        if isinstance(layers, (str, int)) or not hasattr(layers, "__iter__"):
+            raise ParameterError(f"layers: expected a list of layer ids, got {layers!r}")
+        indices = [self.layers.resolve(layer) for layer in layers]
+        if not indices:
+            raise ParameterError("layers: expected at least one layer id, got []")
+        size = check_batch_size(batch_size)
+        xd, _ = self.defended(self.validated(x))
+        n = int(xd.shape[0] or 0)
+        with self.transforms.installed():
+            if n == 0:
+                probe = tf.zeros((1, *self.input_shape), dtype=self.dtype)
+                batches = [[o[:0] for o in self.layers.outputs(self.standardise(probe), indices)]]
+            else:
+                batches = [
+                    self.layers.outputs(self.standardise(xd[i : i + size]), indices)
+                    for i in range(0, n, size)
+                ]
+        results = [
+            col[0] if len(col) == 1 else tf.concat(list(col), axis=0)
+            for col in zip(*batches, strict=True)
+        ]
+        return results if framework else [r.numpy() for r in results]
+
     # ------------------------------------------------------------------ training
 
     def fit(

@@ -313,6 +313,22 @@ class TensorFlowV2Classifier:
         """
         return self._rt.activations(x, layer, batch_size, framework)
 
+    def get_multi_activations(
+        self, x: Any, layers: Sequence[int | str], batch_size: int = 128,
+        framework: bool = False,
+    ) -> list[Any]:
+        """Outputs of several ``layers`` from ONE forward pass per batch (the
+        ``MultiLayerActivations`` fast path), each equal to ``get_activations(x, layer,
+        batch_size, framework)``; a Sequential model runs no further than the last of them.
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer, or an empty ``layers``.
+        InputShapeError, InputValueError
+        """
+        return self._rt.multi_activations(x, layers, batch_size, framework)
+
     # ------------------------------------------------------------------ ActivationTransforms
 
     @property

@@ -506,6 +506,24 @@ class PyTorchClassifier:
             self._core, self.layer_names, x, layer, batch_size, framework, training_mode
         )
 
+    def get_multi_activations(
+        self, x: InputLike, layers: Sequence[int | str], batch_size: int = 128,
+        framework: bool = False,
+    ) -> list[Any]:
+        """Outputs of several ``layers`` from ONE forward pass per batch (the
+        ``MultiLayerActivations`` fast path), each equal to ``get_activations(x, layer,
+        batch_size, framework)``; the pass of each batch stops once every layer has run.
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer, or an empty ``layers``.
+        InputShapeError, InputValueError
+        """
+        from trustml.adapters.torch._multi import multi_activations
+
+        return multi_activations(self._core, self.layer_names, x, layers, batch_size, framework)
+
     # ------------------------------------------------------------------ ActivationTransforms
 
     @property

@@ -1,0 +1,304 @@
+"""Feature extraction from any :class:`~trustml.protocols.NeuralNetwork` classifier.
+
+The reference API is oodeel's ``TorchFeatureExtractor`` / ``KerasFeatureExtractor`` (deel-ai/oodeel,
+0.4): the same names (``feature_layers_id``, ``head_layer_id``, ``react_threshold``, ``predict``,
+``predict_tensor``, ``find_layer``), written once against the protocols so it serves PyTorch,
+TensorFlow / Keras, MXNet and a user's adapter alike.
+
+Two differences from oodeel, on purpose:
+
+- the user's model is never changed: ReAct clipping goes through the optional
+  :class:`~trustml.protocols.ActivationTransforms` capability, installed for the duration of each
+  call and removed afterwards (oodeel's Keras extractor rewrites the model's last activation, its
+  PyTorch extractor leaves hooks on the model);
+- the outputs of all requested layers come from ONE forward pass per batch where the adapter has
+  the :class:`~trustml.protocols.MultiLayerActivations` fast path, else from one
+  ``get_activations`` call per layer (same numbers, more compute).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from trustml.activations import ActivationTransform, transformed_activations
+from trustml.errors import ParameterError, ParameterTypeError
+from trustml.protocols import (
+    ActivationTransforms,
+    Classifier,
+    MultiLayerActivations,
+    NeuralNetwork,
+    require,
+)
+from trustml.validation import check_batch_size
+
+__all__ = ["FeatureExtractor", "LayeredClassifier", "global_average_pool"]
+
+LayerId = int | str
+PostprocFn = Callable[[NDArray[Any]], NDArray[Any]]
+
+
+@runtime_checkable
+class LayeredClassifier(Classifier, NeuralNetwork, Protocol):
+    """What feature extraction needs: a classifier whose layer outputs can be read."""
+
+
+def global_average_pool(features: NDArray[Any], channels_first: bool = True) -> NDArray[Any]:
+    """oodeel's default post-processing: average over the spatial axes of ``(N, C, *spatial)``
+    (``channels_first``) or ``(N, *spatial, C)`` features, giving ``(N, C)``; 2-D features are
+    returned as they are, 1-D ones as ``(N, 1)``."""
+    arr = np.asarray(features)
+    if arr.ndim == 1:
+        return arr.reshape(-1, 1)
+    if arr.ndim == 2:
+        return arr
+    axes = tuple(range(2, arr.ndim)) if channels_first else tuple(range(1, arr.ndim - 1))
+    return np.asarray(arr.mean(axis=axes))
+
+
+class FeatureExtractor:
+    """Several layers' outputs and the head's logits of a classifier, in one pass per batch.
+
+    Parameters
+    ----------
+    classifier : LayeredClassifier
+        A classifier with the :class:`~trustml.protocols.NeuralNetwork` capability (any adapter).
+    feature_layers_id : sequence of int or str
+        Layers whose outputs :meth:`predict` returns: indices into ``classifier.layer_names``
+        (negative counts from the end) or names. Default ``[-1]`` (the last layer).
+    head_layer_id : int or str
+        The layer whose output is the logits (``info["logits"]``); ``-1`` when the last layer is
+        the head, ``-2`` when a softmax layer follows it (oodeel's convention).
+    input_layer_id : None
+        oodeel crops the model at a layer; trustml's protocols run the whole model, so only
+        ``None`` is accepted.
+    react_threshold : float or None
+        ReAct (Sun, Guo, Li, NeurIPS 2021): clip the penultimate activations (the output of the
+        layer just before ``head_layer_id`` in ``layer_names``, i.e. the head's input in a
+        sequential model) at this value inside the forward pass. Needs the
+        :class:`~trustml.protocols.ActivationTransforms` capability.
+
+    Raises
+    ------
+    CapabilityError
+        ``classifier`` lacks ``NeuralNetwork``/``Classifier`` members, or ``react_threshold`` is
+        set and it lacks ``ActivationTransforms``.
+    ParameterError
+        Unknown layer (naming ``feature_layers_id`` or ``head_layer_id``), an empty
+        ``feature_layers_id``, a non-finite ``react_threshold``, a ``head_layer_id`` with no
+        layer before it when ``react_threshold`` is set, or ``input_layer_id`` not None.
+    ParameterTypeError
+        A layer id that is neither int nor str, or a ``react_threshold`` that is not a number.
+    """
+
+    def __init__(
+        self,
+        classifier: LayeredClassifier,
+        feature_layers_id: Sequence[LayerId] = (-1,),
+        head_layer_id: LayerId = -1,
+        input_layer_id: LayerId | None = None,
+        react_threshold: float | None = None,
+    ) -> None:
+        require(classifier, LayeredClassifier, "classifier")
+        if input_layer_id is not None:
+            raise ParameterError(
+                "input_layer_id: expected None (trustml runs the whole model through the "
+                f"adapter), got {input_layer_id!r}"
+            )
+        if isinstance(feature_layers_id, (str, int)) or not isinstance(
+            feature_layers_id, Sequence
+        ):
+            raise ParameterTypeError(
+                "feature_layers_id: expected a sequence of int or str layer ids, got "
+                f"{type(feature_layers_id).__name__}"
+            )
+        if len(feature_layers_id) == 0:
+            raise ParameterError("feature_layers_id: expected at least one layer id, got []")
+        self.classifier = classifier
+        self.feature_layers_id = list(feature_layers_id)
+        self.head_layer_id = head_layer_id
+        self.input_layer_id = None
+        self._feature_names = [
+            self.find_layer(lid, "feature_layers_id")[0] for lid in self.feature_layers_id
+        ]
+        self._head_name, head_index = self.find_layer(head_layer_id, "head_layer_id")
+        self.react_threshold: float | None = None
+        self._penultimate: str | None = None
+        if react_threshold is not None:
+            if isinstance(react_threshold, bool) or not isinstance(
+                react_threshold, (int, float, np.integer, np.floating)
+            ):
+                raise ParameterTypeError(
+                    "react_threshold: expected a real number or None, got "
+                    f"{type(react_threshold).__name__}"
+                )
+            if not math.isfinite(float(react_threshold)):
+                raise ParameterError(
+                    f"react_threshold: expected a finite number, got {react_threshold}"
+                )
+            require(classifier, ActivationTransforms, "classifier (react_threshold)")
+            if head_index == 0:
+                raise ParameterError(
+                    "head_layer_id: expected a layer with a layer before it (ReAct clips the "
+                    f"penultimate activations), got {head_layer_id!r}, the first layer"
+                )
+            self.react_threshold = float(react_threshold)
+            self._penultimate = classifier.layer_names[head_index - 1]
+
+    # ------------------------------------------------------------------ layers
+
+    def find_layer(self, layer_id: LayerId, name: str = "layer_id") -> tuple[str, int]:
+        """``(layer name, index in layer_names)`` for an index (negative counts from the end)
+        or a name.
+
+        Raises
+        ------
+        ParameterError
+            Unknown name or index out of range (the message names ``name``).
+        ParameterTypeError
+            Neither an int nor a str.
+        """
+        names = list(self.classifier.layer_names)
+        if isinstance(layer_id, (int, np.integer)) and not isinstance(layer_id, bool):
+            if not -len(names) <= int(layer_id) < len(names):
+                raise ParameterError(
+                    f"{name}: expected an index in [{-len(names)}, {len(names)}) of layer_names, "
+                    f"got {layer_id}"
+                )
+            index = int(layer_id) % len(names)
+            return names[index], index
+        if isinstance(layer_id, str):
+            if layer_id not in names:
+                raise ParameterError(
+                    f"{name}: expected one of layer_names {names}, got {layer_id!r}"
+                )
+            return layer_id, names.index(layer_id)
+        raise ParameterTypeError(
+            f"{name}: expected an int index or a str name, got {type(layer_id).__name__}"
+        )
+
+    @property
+    def feature_layer_names(self) -> list[str]:
+        """Names of the feature layers, in the order of ``feature_layers_id``."""
+        return list(self._feature_names)
+
+    @property
+    def head_layer_name(self) -> str:
+        """Name of the head layer (the logits)."""
+        return self._head_name
+
+    @property
+    def penultimate_layer_name(self) -> str | None:
+        """Name of the layer that ReAct clips (None without ``react_threshold``)."""
+        return self._penultimate
+
+    # ------------------------------------------------------------------ extraction
+
+    def _outputs(self, x: Any, batch_size: int, framework: bool) -> list[Any]:
+        """Outputs of the feature layers then the head; a layer named twice is computed once."""
+        names = [*self._feature_names, self._head_name]
+        layers: list[int | str] = list(dict.fromkeys(names))
+        clf = self.classifier
+        if isinstance(clf, MultiLayerActivations):
+            outs = clf.get_multi_activations(x, layers, batch_size=batch_size, framework=framework)
+        elif framework:
+            outs = [clf.get_activations(x, layer, batch_size, framework=True) for layer in layers]
+        else:
+            outs = [clf.get_activations(x, layer, batch_size) for layer in layers]
+        by_name = dict(zip(layers, outs, strict=True))
+        return [by_name[name] for name in names]
+
+    def _run(self, x: Any, batch_size: int, framework: bool) -> list[Any]:
+        if self._penultimate is None or self.react_threshold is None:
+            return self._outputs(x, batch_size, framework)
+        clipper = require(self.classifier, ActivationTransforms, "classifier")
+        clip = ActivationTransform(clip_max=self.react_threshold)
+        with transformed_activations(clipper, {self._penultimate: clip}):
+            return self._outputs(x, batch_size, framework)
+
+    def predict(
+        self,
+        x: ArrayLike,
+        batch_size: int = 128,
+        postproc_fns: Sequence[PostprocFn | None] | None = None,
+    ) -> tuple[list[NDArray[Any]], dict[str, NDArray[Any]]]:
+        """Feature-layer outputs and logits for the raw input ``x``.
+
+        Parameters
+        ----------
+        x : array_like
+            ``(N, *input_shape)`` raw input (preprocessed by the adapter as in ``predict``).
+        batch_size : int
+            Samples per forward pass; results do not depend on it.
+        postproc_fns : sequence of callable or None
+            One function per feature layer (None entries: identity), applied to that layer's
+            ``(N, ...)`` numpy output, e.g. :func:`global_average_pool`.
+
+        Returns
+        -------
+        features : list of numpy.ndarray
+            One ``(N, *layer_output_shape)`` array per feature layer (after ``postproc_fns``),
+            each equal to ``classifier.get_activations(x, layer)`` (with the ReAct clip in place
+            when ``react_threshold`` is set).
+        info : dict
+            ``{"logits": (N, nb_classes) array}``, the head layer's output.
+
+        Raises
+        ------
+        InputShapeError, InputValueError
+            From the adapter, for a malformed ``x``.
+        ParameterError
+            ``batch_size`` is not a positive int, or ``postproc_fns`` has the wrong length.
+        """
+        size = check_batch_size(batch_size)
+        fns = self._postproc(postproc_fns)
+        outs = [np.asarray(o) for o in self._run(x, size, framework=False)]
+        logits = outs.pop()
+        feats = [o if fn is None else np.asarray(fn(o)) for o, fn in zip(outs, fns, strict=True)]
+        return feats, {"logits": logits}
+
+    def predict_tensor(
+        self,
+        x: Any,
+        postproc_fns: Sequence[Callable[[Any], Any] | None] | None = None,
+        batch_size: int = 128,
+    ) -> tuple[list[Any], Any]:
+        """As :meth:`predict`, in the framework's own tensors (``get_activations(...,
+        framework=True)``): returns ``(features, logits)`` as oodeel's ``predict_tensor`` does.
+
+        Raises
+        ------
+        InputShapeError, InputValueError, ParameterError
+        """
+        size = check_batch_size(batch_size)
+        fns = self._postproc(postproc_fns)
+        outs = self._run(x, size, framework=True)
+        logits = outs.pop()
+        feats = [o if fn is None else fn(o) for o, fn in zip(outs, fns, strict=True)]
+        return feats, logits
+
+    def _postproc(self, postproc_fns: Sequence[Any] | None) -> list[Any]:
+        if postproc_fns is None:
+            return [None] * len(self._feature_names)
+        fns = list(postproc_fns)
+        if len(fns) != len(self._feature_names):
+            raise ParameterError(
+                f"postproc_fns: expected {len(self._feature_names)} functions (one per feature "
+                f"layer) or None, got {len(fns)}"
+            )
+        for fn in fns:
+            if fn is not None and not callable(fn):
+                raise ParameterTypeError(
+                    f"postproc_fns: expected callables or None, got {type(fn).__name__}"
+                )
+        return fns
+
+    def __repr__(self) -> str:
+        return (
+            f"FeatureExtractor(feature_layers={self._feature_names}, head={self._head_name!r}, "
+            f"react_threshold={self.react_threshold})"
+        )
