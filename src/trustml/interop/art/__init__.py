@@ -97,13 +97,17 @@ def from_art(
     and a per-sample loss (its own ``compute_loss``, or the cross-entropy of its probabilities for
     ART's scikit-learn logistic regression), :class:`~trustml.protocols.ClassGradients` when it
     has ``ClassGradientsMixin``, and :class:`~trustml.protocols.Fittable` when it has
-    ``NeuralNetworkMixin``. It normalises ART's contract differences:
+    ``NeuralNetworkMixin`` and an optimizer. ART 1.20.1's scikit-learn logistic regression with a
+    non-identity ``preprocessing`` gets no LossGradients: its ``loss_gradient`` standardises the
+    input twice. It normalises ART's contract differences:
 
     - inputs and labels are validated first (typed :mod:`trustml.errors`), labels through
       :mod:`trustml.labels` (index or one-hot everywhere; ART receives one-hot float32);
     - ``loss_gradient`` is the gradient of the **sum** of per-sample losses: a gradient that ART
       scales by the loss's reduction (``"mean"`` divides by N) or, for scikit-learn's
       multinomial logistic regression, by the class count, is rescaled;
+    - ``class_gradient`` of ART's multinomial logistic regression (the gradient of
+      ``log p_c``) is multiplied by ``p_c``, so it differentiates what ``predict`` returns;
     - empty batches are answered without calling ART;
     - train/eval flags of every torch module the estimator holds are restored after each call
       (ART leaves them in eval mode after ``predict`` and in train mode after ``fit``);
