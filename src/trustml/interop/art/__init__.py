@@ -98,8 +98,8 @@ def from_art(
     ART's scikit-learn logistic regression), :class:`~trustml.protocols.ClassGradients` when it
     has ``ClassGradientsMixin``, and :class:`~trustml.protocols.Fittable` when it has
     ``NeuralNetworkMixin`` and an optimizer. ART 1.20.1's scikit-learn logistic regression with a
-    non-identity ``preprocessing`` gets no LossGradients: its ``loss_gradient`` standardises the
-    input twice. It normalises ART's contract differences:
+    non-identity ``preprocessing`` gets neither gradient capability: its ``loss_gradient``
+    standardises the input twice and its ``class_gradient`` misses the chain rule. It normalises ART's contract differences:
 
     - inputs and labels are validated first (typed :mod:`trustml.errors`), labels through
       :mod:`trustml.labels` (index or one-hot everywhere; ART receives one-hot float32);

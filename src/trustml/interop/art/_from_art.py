@@ -368,12 +368,14 @@ def from_art(estimator: Any, *, loss_reduction: str = "auto") -> Any:
     loss = isinstance(estimator, LossGradientsMixin) and (
         _has_own_compute_loss(estimator) or logistic
     )
+    klass = isinstance(estimator, ClassGradientsMixin)
     if logistic and not _standardisation(
         estimator, tuple(estimator.input_shape)
     ).is_identity:
-        # ART 1.20.1's logistic-regression loss_gradient standardises x twice (it calls its own
-        # predict on the standardised x): no correct loss gradient to bridge
-        loss = False
+        # ART 1.20.1's logistic-regression gradients are wrong under a standardisation
+        # (loss_gradient standardises x twice, class_gradient misses the chain rule): nothing
+        # correct to bridge
+        loss = klass = False
     scale = "sum"
     factor = 1.0
     if loss:
@@ -383,5 +385,5 @@ def from_art(estimator: Any, *, loss_reduction: str = "auto") -> Any:
     fit = isinstance(estimator, NeuralNetworkMixin) and (
         getattr(estimator, "_optimizer", None) is not None
     )
-    cls = _composed_class(loss, isinstance(estimator, ClassGradientsMixin), fit)
+    cls = _composed_class(loss, klass, fit)
     return cls(estimator, scale, factor)
