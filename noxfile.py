@@ -7,6 +7,9 @@ typing   mypy --strict over src, stubs, tests/typing and conformance/examples.
 tests    scikit-learn, PyTorch (CPU), TensorFlow (CPU) / Keras 3: every test but MXNet's.
 mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on numpy 1.23.
 docs     the documentation site, built with warnings as errors.
+art      IBM's Adversarial Robustness Toolbox beside scikit-learn, PyTorch and TensorFlow: the
+         trustml.interop.art bridge both ways (constraints/art.txt).
+art_mxnet  ART 1.20.1 in the MXNet environment (numpy 1.23): ART's attacks on the MXNet adapter.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import nox
 
 nox.options.sessions = ["core", "typing", "tests", "mxnet", "docs"]
+nox.options.sessions.append("art")
+nox.options.sessions.append("art_mxnet")
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
@@ -58,3 +63,21 @@ def docs(session: nox.Session) -> None:
     session.install(".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff")
     session.run("mkdocs", "build", "--strict", "--site-dir", "site",
                 env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def art(session: nox.Session) -> None:
+    """The ART bridge (trustml.interop.art) with ART 1.20.1, scikit-learn, PyTorch and Keras 3."""
+    session.install("-c", "constraints/art.txt", ".[art,sklearn,torch,tensorflow]", *TEST_TOOLS)
+    session.run(
+        "pytest", "-q", "tests/interop", "tests/core", *session.posargs,
+        env={"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
+
+
+@nox.session
+def art_mxnet(session: nox.Session) -> None:
+    """ART 1.20.1 beside mxnet 1.9.1 and numpy 1.23 (the MXNet session's pins)."""
+    session.install("-c", "constraints/mxnet.txt", ".[art,mxnet]",
+                    "adversarial-robustness-toolbox==1.20.1", *TEST_TOOLS)
+    session.run("pytest", "-q", "tests/interop/test_interop_art_mxnet.py", *session.posargs)

@@ -125,7 +125,7 @@ def test_hopskipjump_on_a_predict_only_classifier() -> None:
     assert not isinstance(est, (LossGradientsMixin, ClassGradientsMixin, NeuralNetworkMixin))
     attack = HopSkipJump(est, targeted=False, max_iter=3, max_eval=200, init_eval=20,
                          init_size=50, verbose=False)
-    np.random.seed(0)  # noqa: NPY002 - HopSkipJump draws from numpy's global RNG
+    np.random.seed(0)  # HopSkipJump draws from numpy's global RNG
     adv = attack.generate(x[:6])
     assert adv.shape == (6, 6) and adv.min() >= 0.0 and adv.max() <= 1.0
     assert (model.predict(adv) != model.predict(x[:6])).all()
