@@ -79,3 +79,13 @@ def test_errors_are_typed() -> None:
         from_art(trustml_torch(torch_cnn()))
     with pytest.raises(ParameterError, match="loss_reduction"):
         from_art(art_torch(torch_cnn()), loss_reduction="avg")
+
+
+def test_svc_gets_no_gradients_its_predict_does_not_have() -> None:
+    from art.estimators.classification import SklearnClassifier
+    from sklearn.svm import SVC
+
+    x, y = tabular()
+    bridged = from_art(SklearnClassifier(SVC(kernel="linear").fit(x, y), clip_values=(0.0, 1.0)))
+    assert not isinstance(bridged, LossGradients) and not isinstance(bridged, ClassGradients)
+    check_estimator(bridged, verbose=False).raise_for_failures()

@@ -49,3 +49,21 @@ def test_fgsm_and_pgd_match_arts_tensorflow_v2_classifier() -> None:
         adv_theirs = make(theirs).generate(x, y=y)
         assert np.abs(adv_theirs - x).max() > 1e-3
         np.testing.assert_allclose(make(ours).generate(x, y=y), adv_theirs, rtol=0, atol=1e-5)
+
+
+def test_from_art_over_tensorflow_v2_matches_trustmls_keras_adapter() -> None:
+    from art.estimators.classification import TensorFlowV2Classifier as ArtTF
+
+    from trustml.adapters.tensorflow import KerasClassifier
+    from trustml.interop.art import from_art
+
+    model = _model()
+    bridged = from_art(ArtTF(model, nb_classes=K, input_shape=SHAPE, clip_values=(0.0, 1.0),
+                             loss_object=keras.losses.CategoricalCrossentropy(from_logits=True)))
+    ours = KerasClassifier(model, use_logits=True, clip_values=(0.0, 1.0))
+    x = np.random.default_rng(2).random((6, *SHAPE), dtype=np.float32)
+    y = labels(6, k=K)
+    # ART's Keras loss averages over the batch ("sum_over_batch_size"); from_art undoes it
+    np.testing.assert_allclose(bridged.loss_gradient(x, y), ours.loss_gradient(x, y),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(bridged.compute_loss(x, y), ours.compute_loss(x, y), rtol=1e-5)

@@ -99,7 +99,10 @@ def from_art(
     has ``ClassGradientsMixin``, and :class:`~trustml.protocols.Fittable` when it has
     ``NeuralNetworkMixin`` and an optimizer. ART 1.20.1's scikit-learn logistic regression with a
     non-identity ``preprocessing`` gets neither gradient capability: its ``loss_gradient``
-    standardises the input twice and its ``class_gradient`` misses the chain rule. It normalises ART's contract differences:
+    standardises the input twice and its ``class_gradient`` misses the chain rule; nor does its
+    SVC, whose ``predict`` returns one-hot labels while ``class_gradient`` differentiates the
+    decision function. ART's ``KerasClassifier`` gets no LossGradients: on Keras 3 its
+    ``loss_gradient`` is neither the gradient of its ``compute_loss`` nor batch-independent. It normalises ART's contract differences:
 
     - inputs and labels are validated first (typed :mod:`trustml.errors`), labels through
       :mod:`trustml.labels` (index or one-hot everywhere; ART receives one-hot float32);

@@ -89,6 +89,12 @@ def _is_art_logistic_regression(estimator: Any) -> bool:
     return isinstance(estimator, ScikitlearnLogisticRegression)
 
 
+def _is_art_svc(estimator: Any) -> bool:
+    from art.estimators.classification.scikitlearn import ScikitlearnSVC
+
+    return isinstance(estimator, ScikitlearnSVC)
+
+
 def _has_own_compute_loss(estimator: Any) -> bool:
     from art.estimators.estimator import BaseEstimator
 
@@ -369,6 +375,16 @@ def from_art(estimator: Any, *, loss_reduction: str = "auto") -> Any:
         _has_own_compute_loss(estimator) or logistic
     )
     klass = isinstance(estimator, ClassGradientsMixin)
+    if type(estimator).__name__ == "KerasClassifier" and type(estimator).__module__.startswith(
+        "art."
+    ):
+        # ART 1.20.1's KerasClassifier on Keras 3: loss_gradient is neither the gradient of its
+        # compute_loss nor independent of the batch (docs/interop-art.md, the kit's table)
+        loss = False
+    if _is_art_svc(estimator):
+        # ART's SVC predicts one-hot labels (piecewise constant) while its class_gradient is that
+        # of the decision function: no gradient of what predict returns to bridge
+        loss = klass = False
     if logistic and not _standardisation(
         estimator, tuple(estimator.input_shape)
     ).is_identity:
