@@ -157,3 +157,19 @@ def test_fit_delegates_and_learns() -> None:
     before = est.compute_loss(x, y).mean()
     est.fit(x, np.eye(CLASSES)[y], batch_size=8, nb_epochs=5, verbose=False)
     assert est.compute_loss(x, y).mean() < before
+
+
+def test_smoothed_classifier_is_bridged_with_its_own_capabilities() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from trustml.adapters.sklearn import wrap
+    from trustml.certification import RandomizedSmoothing
+    from trustml.protocols import ClassGradients, LossGradients
+
+    x, y = tabular()
+    smoothed = RandomizedSmoothing(wrap(LogisticRegression(max_iter=200).fit(x, y)), sigma=0.25,
+                                   n=200, n0=20, batch_size=100, seed=0)
+    est = to_art(smoothed)
+    assert isinstance(est, LossGradientsMixin) == isinstance(smoothed, LossGradients)
+    assert isinstance(est, ClassGradientsMixin) == isinstance(smoothed, ClassGradients)
+    np.testing.assert_array_equal(est.predict(x[:5]), smoothed.predict(x[:5], batch_size=128))
