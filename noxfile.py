@@ -8,6 +8,9 @@ tests    scikit-learn, PyTorch (CPU), TensorFlow (CPU) / Keras 3: every test but
 mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on numpy 1.23.
 docs     the documentation site, built with warnings as errors.
 dist     the sdist and wheel, built and checked, then the wheel installed outside the tree and tested.
+art      IBM's Adversarial Robustness Toolbox beside scikit-learn, PyTorch and TensorFlow: the
+         trustml.interop.art bridge both ways (constraints/art.txt).
+art_mxnet  ART 1.20.1 in the MXNet environment (numpy 1.23): ART's attacks on the MXNet adapter.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["core", "typing", "tests", "mxnet", "docs", "dist"]
+nox.options.sessions = ["core", "typing", "tests", "mxnet", "docs", "dist", "art", "art_mxnet"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
@@ -109,3 +112,19 @@ def dist(session: nox.Session) -> None:
         session.run(str(venv / "bin" / "trustml"), "demo", "--help", external=True, silent=True)
     finally:
         shutil.rmtree(out, ignore_errors=True)
+@nox.session
+def art(session: nox.Session) -> None:
+    """The ART bridge (trustml.interop.art) with ART 1.20.1, scikit-learn, PyTorch and Keras 3."""
+    session.install("-c", "constraints/art.txt", ".[art,sklearn,torch,tensorflow]", *TEST_TOOLS)
+    session.run(
+        "pytest", "-q", "tests/interop", "tests/core", *session.posargs,
+        env={"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
+    )
+
+
+@nox.session
+def art_mxnet(session: nox.Session) -> None:
+    """ART 1.20.1 beside mxnet 1.9.1 and numpy 1.23 (the MXNet session's pins)."""
+    session.install("-c", "constraints/mxnet.txt", ".[art,mxnet]",
+                    "adversarial-robustness-toolbox==1.20.1", *TEST_TOOLS)
+    session.run("pytest", "-q", "tests/interop/test_interop_art_mxnet.py", *session.posargs)
