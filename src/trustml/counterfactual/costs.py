@@ -471,7 +471,7 @@ class RegularizedCost:
         self,
         penalize_input: InputCost,
         penalize_output: OutputCost | TargetLossCost | InputCost,
-        C: float | ArrayLike = 1.0,  # noqa: N803 (CEML's name)
+        C: float | ArrayLike = 1.0,  # CEML's name
     ) -> None:
         if not isinstance(penalize_input, InputCost):
             raise ParameterTypeError(

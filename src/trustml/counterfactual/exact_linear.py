@@ -86,7 +86,7 @@ def _lp(
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     if res.status != 0:
         return None
-    out: F64 = np.asarray(res.x[:k], dtype=np.float64)
+    out: F64 = np.asarray(res.x, dtype=np.float64)[:k]
     return out
 
 

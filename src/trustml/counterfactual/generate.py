@@ -118,7 +118,7 @@ def generate_counterfactual(
     y_target: int | ArrayLike,
     features_whitelist: Sequence[int] | None = None,
     regularization: str | InputCost | None = "l1",
-    C: float | Sequence[float] = 1.0,  # noqa: N803 (CEML's name)
+    C: float | Sequence[float] = 1.0,  # CEML's name
     optimizer: Any = "auto",
     optimizer_args: dict[str, Any] | None = None,
     return_as_dict: bool = True,
@@ -303,8 +303,7 @@ def generate_counterfactual(
             opt = Optimizer()
             opt.init(
                 clf, loss, xb[pending], optim, tol=tol, max_iter=steps, grad_mask=mask[pending],
-                clip_values=clip, optimizer_args=args,
-                accept=lambda cand, rows, pending=pending: accept(cand, pending[rows]),
+                clip_values=clip, optimizer_args=args, accept=_rows_of(accept, pending),
             )
             result = opt()
             candidates[pending] = result
@@ -332,6 +331,17 @@ def generate_counterfactual(
     if return_as_dict:
         return {"x_cf": x_cf, "y_cf": y_cf, "delta": delta}
     return x_cf, y_cf, delta
+
+
+def _rows_of(
+    accept: Callable[[F64, NDArray[np.intp]], NDArray[np.bool_]], pending: NDArray[np.intp]
+) -> Callable[[F64, NDArray[np.intp]], NDArray[np.bool_]]:
+    """``accept`` for a sub-batch whose row ``r`` is row ``pending[r]`` of the full batch."""
+
+    def sub(candidates: F64, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+        return accept(candidates, pending[rows])
+
+    return sub
 
 
 def _choose(

@@ -119,8 +119,9 @@ class _Torch:
 
 class _Keras:
     def __init__(self, x: F64, optim: Any, args: dict[str, Any]) -> None:
-        import keras
+        import importlib
 
+        keras: Any = importlib.import_module("keras")
         self.keras = keras
         config = {**optim.get_config(), **args}
         self.opt = type(optim).from_config(config)
@@ -302,7 +303,9 @@ class Optimizer:
 
     # ----------------------------------------------------------------- scipy (row by row)
     def _run_scipy(self, x: F64, best: F64, best_d: F64) -> F64:
-        from scipy.optimize import minimize
+        from scipy import optimize
+
+        minimize: Any = optimize.minimize
 
         method = str(self._optim).lower()
         gradient_free = method in _DERIVATIVE_FREE
