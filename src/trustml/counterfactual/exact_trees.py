@@ -13,7 +13,10 @@ of the separable norms used here (weighted L1, L2, Linf) is the coordinate-wise 
   of trees in the worst case, meant for forests of a few depth-limited trees.
 
 Features outside the whitelist must already lie in the box; ``clip_values`` intersect every box.
-A strict ``x_f > threshold`` is met by the next float64 above the threshold.
+Both sides keep one float64 ulp away from a threshold (``x_f <= nextafter(threshold, -inf)``,
+``x_f >= nextafter(threshold, +inf)``), so a model that rounds its inputs (scikit-learn compares in
+float32; the adapter's thresholds are the rounding boundaries) takes the same branch on the result:
+the distance found is the exact minimum up to that one ulp.
 
 References
 ----------
@@ -45,7 +48,8 @@ class _Box:
 
 
 def leaf_boxes(tree: Tree, n_features: int) -> list[tuple[F64, F64, Leaf]]:
-    """Every leaf of ``tree`` with its closed box ``lo <= x <= hi`` (float64 ``(F,)`` each)."""
+    """Every leaf of ``tree`` with its closed box ``lo <= x <= hi`` (float64 ``(F,)`` each), one
+    ulp inside each threshold."""
     out: list[tuple[F64, F64, Leaf]] = []
     stack: list[tuple[TreeNode, F64, F64]] = [
         (tree.root, np.full(n_features, -np.inf), np.full(n_features, np.inf))
@@ -57,7 +61,7 @@ def leaf_boxes(tree: Tree, n_features: int) -> list[tuple[F64, F64, Leaf]]:
             continue
         assert isinstance(node, SplitNode)
         left_hi = hi.copy()
-        left_hi[node.feature] = min(hi[node.feature], node.threshold)
+        left_hi[node.feature] = min(hi[node.feature], float(np.nextafter(node.threshold, -np.inf)))
         right_lo = lo.copy()
         right_lo[node.feature] = max(lo[node.feature], float(np.nextafter(node.threshold, np.inf)))
         stack.append((node.right, right_lo, hi))
