@@ -16,11 +16,12 @@ class NumpyMLP:
     probabilities (``outputs="probabilities"``) or of the logits."""
 
     def __init__(self, n_in: int, n_hidden: int, nb_classes: int, *, seed: int = 0,
-                 logits: bool = False, clip_values: Any = None) -> None:
+                 logits: bool = False, clip_values: Any = None,
+                 scale: float = 1.0) -> None:
         rng = np.random.default_rng(seed)
         self.w1 = rng.normal(size=(n_hidden, n_in)) / np.sqrt(n_in)
         self.b1 = rng.normal(size=n_hidden) * 0.1
-        self.w2 = rng.normal(size=(nb_classes, n_hidden)) / np.sqrt(n_hidden)
+        self.w2 = scale * rng.normal(size=(nb_classes, n_hidden)) / np.sqrt(n_hidden)
         self.b2 = rng.normal(size=nb_classes) * 0.1
         self.logits = logits
         self._shape = (n_in,)

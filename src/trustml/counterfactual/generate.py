@@ -283,11 +283,9 @@ def generate_counterfactual(
                 )
             reg = L1Cost(xb) if reg == "l1" else L2Cost(xb)
         output = _output_cost(clf, xb, targets, path, outputs)
-        optim = path if path != "gradient" else optimizer
-        if optim == "auto":
-            optim = "adam"
-        if path == "derivative-free" and optimizer == "auto":
-            optim = "powell"
+        optim = optimizer
+        if isinstance(optim, str) and optim.lower() == "auto":
+            optim = "adam" if path == "gradient" else "powell"
         steps = max_iter if max_iter is not None else (300 if not isinstance(optim, str)
                                                        or optim == "adam" else None)
         args = dict(optimizer_args or {})

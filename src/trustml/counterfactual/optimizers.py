@@ -130,7 +130,8 @@ class _Keras:
     def step(self, grad: F64) -> F64:
         g = self.keras.ops.convert_to_tensor(grad, dtype="float64")
         self.opt.apply_gradients([(g, self.var)])
-        out: F64 = np.array(self.keras.ops.convert_to_numpy(self.var), dtype=np.float64)
+        value = self.var.value
+        out: F64 = np.array(value.numpy() if hasattr(value, "numpy") else value, dtype=np.float64)
         return out
 
     def reset(self, x: F64) -> None:
