@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("trustml.demo", "train, wrap, check and certify a model on scikit-learn's digits"),
     "check": ("trustml.conformance.cli", "run the conformance kit on an adapter factory"),
     "certify": ("trustml.certification.cli", "certify a model with randomized smoothing"),
+    "explain": ("trustml.counterfactual.cli", "counterfactual explanations for a dataset's rows"),
 }
 
 

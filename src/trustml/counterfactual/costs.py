@@ -133,6 +133,11 @@ class InputCost(ABC):
         """See :class:`Loss` (``x_orig`` with a batch axis is sliced)."""
         return self
 
+    def l1_weights(self) -> F64 | None:
+        """For a weighted L1 distance ``sum_i v_i |x_i - x_orig_i|``, the weights ``v``
+        (broadcastable to ``x``); None for other costs."""
+        return None
+
 
 class DummyCost(InputCost):
     """The zero cost (CEML's ``DummyCost``): no penalty on the input."""
@@ -171,7 +176,7 @@ class _DistanceCost(InputCost):
 
 class L1Cost(_DistanceCost):
     """``sum_i |x_i - x_orig_i|`` per row (CEML's ``L1Cost``); subgradient 0 where
-    ``x_i = x_orig_i``.
+    ``x_i = x_orig_i`` (inside :class:`RegularizedCost`, the minimum-norm subgradient of the sum).
 
     Parameters
     ----------
@@ -186,6 +191,9 @@ class L1Cost(_DistanceCost):
     def gradient(self, x: F64) -> F64:
         out: F64 = np.sign(self._diff(x))
         return out
+
+    def l1_weights(self) -> F64 | None:
+        return np.ones(1)
 
 
 class L2Cost(_DistanceCost):
@@ -250,6 +258,10 @@ class LMadCost(_DistanceCost):
 
     def gradient(self, x: F64) -> F64:
         out: F64 = np.sign(self._diff(x)) / self.mad
+        return out
+
+    def l1_weights(self) -> F64 | None:
+        out: F64 = 1.0 / self.mad
         return out
 
 
@@ -511,5 +523,16 @@ class RegularizedCost:
         """The loss and its exact gradient with respect to ``x``; see :class:`Loss`."""
         vo, go = self.penalize_output.value_and_gradient(model, x)
         value: F64 = self.C * self.penalize_input(x) + vo
-        grad: F64 = self._c(x) * self.penalize_input.gradient(x) + go
+        c = self._c(x)
+        grad: F64 = c * self.penalize_input.gradient(x) + go
+        weights = self.penalize_input.l1_weights()
+        ref = getattr(self.penalize_input, "x_orig", None)
+        if weights is not None and ref is not None:
+            # where x_i = x_orig_i, the L1 term is not differentiable: take the subgradient of
+            # smallest norm, so a feature leaves the original only when the output cost's pull
+            # exceeds C * weight (the optimality condition of the L1-regularised problem)
+            at = np.broadcast_to(x == ref, x.shape)
+            threshold = np.broadcast_to(c * weights, x.shape)
+            shrunk = np.sign(go) * np.maximum(np.abs(go) - threshold, 0.0)
+            grad = np.where(at, shrunk, grad)
         return value, grad

@@ -112,7 +112,7 @@ def summary(
         return float(v[ok].mean()) if ok.any() else float("nan")
 
     return {
-        "n": int(len(ok)),
+        "n": len(ok),
         "validity": float(ok.mean()) if len(ok) else float("nan"),
         "l1": mean(proximity(a, b, "l1")),
         "l2": mean(proximity(a, b, "l2")),

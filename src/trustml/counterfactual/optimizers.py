@@ -19,6 +19,11 @@ for bit (it is never handed to the optimiser). When a success criterion ``done``
 optimiser also remembers, per row, the accepted iterate with the smallest distance (the input
 penalty of a :class:`~trustml.counterfactual.costs.RegularizedCost`, else the loss): Wachter et al.
 look for the closest point that changes the decision, not the loss minimiser itself.
+
+With an L1-type input penalty (:class:`~trustml.counterfactual.costs.L1Cost`, ``LMadCost``), the
+iterative optimisers stop a feature at its original value when its change would cross zero
+(truncated gradient), and the cost's subgradient there is the one of smallest norm: features whose
+pull by the output cost is below ``C`` stay exactly unchanged, as the L1 optimum wants.
 """
 
 from __future__ import annotations
@@ -290,10 +295,16 @@ class Optimizer:
         else:
             backend = _Keras(x.copy(), self._optim, self._args)
         rows = np.arange(len(x))
+        ref = self._l1_reference(x)
         for _ in range(300 if self._max_iter is None else self._max_iter):
             _, grad = self._loss.value_and_gradient(self._model, x)
             self._record(self._loss, rows, x, best, best_d)
             new = self._project(backend.step(grad * self._mask))
+            if ref is not None:
+                # truncated gradient (Langford, Li, Zhang, JMLR 2009): a feature whose change
+                # crosses zero stops at the original value, so L1 gives exact zeros
+                crossed = (new - ref) * (x - ref) < 0
+                new = np.where(crossed, ref, new)
             backend.reset(new.copy())
             moved = float(np.max(np.abs(new - x))) if new.size else 0.0
             x = new
@@ -301,6 +312,16 @@ class Optimizer:
                 break
         self._record(self._loss, rows, x, best, best_d)
         return x
+
+    def _l1_reference(self, x: F64) -> F64 | None:
+        loss = self._loss
+        if not isinstance(loss, RegularizedCost) or loss.penalize_input.l1_weights() is None:
+            return None
+        ref = getattr(loss.penalize_input, "x_orig", None)
+        if ref is None:
+            return None
+        out: F64 = np.broadcast_to(np.asarray(ref, dtype=np.float64), x.shape)
+        return out
 
     # ----------------------------------------------------------------- scipy (row by row)
     def _run_scipy(self, x: F64, best: F64, best_d: F64) -> F64:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ __all__ = ["plot_counterfactuals"]
 
 def _image(a: np.ndarray, channels_first: bool) -> np.ndarray:
     if a.ndim == 1:
-        side = int(round(np.sqrt(a.size)))
+        side = math.isqrt(a.size)
         if side * side != a.size:
             raise InputShapeError(
                 f"x: expected images (H, W), (H, W, C), (C, H, W) or square flat vectors, got a "
