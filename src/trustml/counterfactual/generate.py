@@ -30,6 +30,7 @@ from trustml.errors import (
     LabelError,
     ParameterError,
     ParameterTypeError,
+    TrustMLError,
     UnsupportedModelError,
 )
 from trustml.labels import to_index
@@ -142,8 +143,11 @@ def generate_counterfactual(
        decision units for linear models).
     2. **gradient-based** (a model with ClassGradients or LossGradients): trustml's batched Adam on
        :class:`~trustml.counterfactual.costs.NegLogLikelihoodCost` chained through
-       ``class_gradient`` (or, without class gradients, the model's own loss towards the target
-       through ``loss_gradient``) plus ``C`` times the distance.
+       ``class_gradient`` plus ``C`` times the distance. The model's own loss towards the target
+       (:class:`~trustml.counterfactual.costs.TargetLossCost`, through ``loss_gradient``) is used
+       instead where the model has no class gradients, or where its outputs are logits and its
+       ``compute_loss`` equals that negative log-likelihood on ``x`` (the same function, one
+       backward pass instead of ``nb_classes``).
     3. **derivative-free** (any Classifier, ``predict`` only): scipy's Powell, row by row.
 
     Parameters
@@ -402,4 +406,16 @@ def _output_cost(
         )
     else:
         probabilities = outputs == "probabilities"
-    return NegLogLikelihoodCost(targets, from_logits=not probabilities)
+    nll = NegLogLikelihoodCost(targets, from_logits=not probabilities)
+    if path == "gradient" and not probabilities and _has(model, LossGradients):
+        # -log softmax depends on every logit, so chaining it needs the full class Jacobian
+        # (nb_classes backward passes); where the adapter's own loss is that same cross-entropy
+        # on these inputs, its loss_gradient gives the same gradient in one pass
+        own = TargetLossCost(targets)
+        try:
+            same = np.allclose(own.value(model, xb), nll.value(model, xb), rtol=1e-4, atol=1e-5)
+        except TrustMLError:
+            same = False
+        if same:
+            return own
+    return nll
