@@ -183,6 +183,7 @@ def _ceml() -> dict[str, float]:
         script = Path(tmp) / "ceml_run.py"
         script.write_text(CEML_SCRIPT)
         proc = subprocess.run([python, str(script), str(data)], capture_output=True, text=True,
+                              check=False,
                               timeout=900, cwd=tmp)
     if proc.returncode != 0:
         print(proc.stderr[-2000:], file=sys.stderr)

@@ -112,7 +112,7 @@ def main() -> None:
                              nb_classes=10, optimizer=torch.optim.Adam(net.parameters(), 1e-2),
                              clip_values=(0.0, 16.0), preprocessing=(0.0, 16.0), device="cpu")
     tclf.fit(xd[:1200], yd[:1200], batch_size=64, nb_epochs=20)
-    xe, ye = xd[1200:1300], yd[1200:1300]
+    xe = xd[1200:1300]
     te = (np.argmax(tclf.predict(xe), axis=1) + 1) % 10
     opts: dict[str, Any] = {"C": [0.1, 0.01, 0.001], "optimizer_args": {"lr": 0.2},
                             "max_iter": 100}
