@@ -141,6 +141,8 @@ def test_typed_errors_name_the_parameter_and_nothing_is_mutated(
         ({"optimizer": "exact"}, CapabilityError, "optimizer"),
         ({"max_iter": 0}, ParameterError, "max_iter"),
         ({"outputs": "scores"}, ParameterError, "outputs"),
+        ({"tol": -1.0}, ParameterError, "tol"),
+        ({"optimizer_args": [0.1]}, ParameterTypeError, "optimizer_args"),
     ]
     for kwargs, error, name in cases:
         call: dict[str, Any] = {"x": x_ro, "y_target": 0, **kwargs}

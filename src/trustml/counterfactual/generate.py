@@ -233,6 +233,10 @@ def generate_counterfactual(
     free = _whitelist(features_whitelist, n_features)
     strengths = _strengths(C)
     reg = _regularization(regularization, xb)
+    if optimizer_args is not None and not isinstance(optimizer_args, dict):
+        raise ParameterTypeError(
+            f"optimizer_args: expected None or a dict, got {type(optimizer_args).__name__}"
+        )
     if outputs not in ("auto", "probabilities", "logits"):
         raise ParameterError(
             f"outputs: expected 'auto', 'probabilities' or 'logits', got {outputs!r}"

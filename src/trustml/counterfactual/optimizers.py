@@ -207,8 +207,16 @@ class Optimizer:
             or max_iter < 1
         ):
             raise ParameterError(f"max_iter: expected None or an int >= 1, got {max_iter!r}")
-        if tol is not None and not (np.isfinite(tol) and tol > 0):
+        if tol is not None and (
+            isinstance(tol, bool)
+            or not isinstance(tol, (int, float, np.integer, np.floating))
+            or not (np.isfinite(tol) and tol > 0)
+        ):
             raise ParameterError(f"tol: expected None or a float > 0, got {tol!r}")
+        if optimizer_args is not None and not isinstance(optimizer_args, dict):
+            raise ParameterTypeError(
+                f"optimizer_args: expected None or a dict, got {type(optimizer_args).__name__}"
+            )
         x0 = np.array(x, dtype=np.float64, copy=True)
         shape = x0.shape[1:]
         if grad_mask is None:
