@@ -144,3 +144,27 @@ def test_keras_optimizer_instance(digits: Any, keras_digits: Any) -> None:
     x_cf, found = _run(keras_digits, x, target, C=0.01, optimizer=opt, max_iter=50)
     _check_valid(keras_digits, x, x_cf, found, target)
     assert not opt.built  # the caller's optimizer is cloned, never stepped
+
+
+def test_keras_mlp_wine_validity_and_agreement_with_torch(wine: Any) -> None:
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")
+    from trustml.adapters.tensorflow import KerasClassifier
+
+    clf, x, y = wine
+    model = keras.Sequential([keras.Input((13,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(3)])
+    w1, b1, w2, b2 = (p.detach().cpu().numpy() for p in clf.model.parameters())
+    model.set_weights([w1.T, b1, w2.T, b2])
+    std = clf.preprocessing
+    kclf = KerasClassifier(model, use_logits=True, clip_values=clf.clip_values,
+                           preprocessing=(std.subtrahend, std.divisor))
+    x, target = x[1::9], (y[1::9] + 1) % 3
+    kwargs: dict[str, Any] = {"C": C_LIST, "max_iter": 100,
+                              "optimizer_args": {"lr": 0.05 * float(x.std(axis=0).mean())}}
+    k_cf, k_found = _run(kclf, x, target, **kwargs)
+    _check_valid(kclf, x, k_cf, k_found, target)
+    t_cf, t_found = _run(clf, x, target, **kwargs)
+    scale = np.abs(x).max(axis=0)  # wine features span 0.1 to 1680: compare relative to each
+    same = (k_found == t_found) & (np.abs(k_cf - t_cf) / scale <= 1e-4).all(axis=1)
+    assert same.mean() >= 0.95
