@@ -97,6 +97,20 @@ def test_regularized_cost_is_c_times_distance_plus_output_cost(rng: np.random.Ge
     expected = c * L2Cost(x0)(x) + NegLogLikelihoodCost(1).value(model, x)
     np.testing.assert_allclose(value, expected, rtol=1e-12)
     np.testing.assert_allclose(grad, _fd(lambda v: loss.value(model, v), x), atol=1e-6)
+    np.testing.assert_array_equal(loss.input_gradient(model, x), grad)
+    at_origin = x.copy()
+    at_origin[:, 0] = x0[:, 0]
+    l1 = RegularizedCost(L1Cost(x0), NegLogLikelihoodCost(1), C=c)
+    np.testing.assert_array_equal(l1.input_gradient(model, at_origin),
+                                  l1.value_and_gradient(model, at_origin)[1])
+    # at the original, the L1 subgradient of smallest norm: zero while the output cost's pull is
+    # below C, the output gradient shrunk by C beyond it
+    go = NegLogLikelihoodCost(1).value_and_gradient(model, x0)[1]
+    strong = RegularizedCost(L1Cost(x0), NegLogLikelihoodCost(1), C=1e6)
+    assert (strong.input_gradient(model, x0) == 0).all()
+    weak = RegularizedCost(L1Cost(x0), NegLogLikelihoodCost(1), C=1e-3)
+    expected_shrunk = np.sign(go) * np.maximum(np.abs(go) - 1e-3, 0.0)
+    np.testing.assert_allclose(weak.input_gradient(model, x0), expected_shrunk, rtol=1e-12)
     # select() keeps per-row references, targets and strengths
     sub = loss.select(np.array([2]), x.ndim)
     np.testing.assert_allclose(sub.value(model, x[2:3]), value[2:3], rtol=1e-12)
@@ -116,6 +130,7 @@ def test_target_loss_cost_uses_the_adapters_loss_gradient(rng: np.random.Generat
     value, grad = cost.value_and_gradient(clf, xs)
     np.testing.assert_allclose(value, cost.value(clf, xs))
     np.testing.assert_allclose(grad, _fd(lambda v: cost.value(clf, v), xs, h=1e-5), atol=1e-6)
+    np.testing.assert_array_equal(cost.input_gradient(clf, xs), grad)
     # it equals the negative log-likelihood of the model's probabilities
     np.testing.assert_allclose(value, NegLogLikelihoodCost(np.array([2, 0, 1])).value(clf, xs),
                                rtol=1e-5)

@@ -129,6 +129,10 @@ class InputCost(ABC):
         """The cost and its gradient (``model`` is unused); see :class:`Loss`."""
         return self(x), self.gradient(x)
 
+    def input_gradient(self, model: Classifier, x: F64) -> F64:
+        """The gradient alone (``model`` is unused)."""
+        return self.gradient(x)
+
     def select(self, rows: NDArray[np.intp], x_ndim: int) -> InputCost:
         """See :class:`Loss` (``x_orig`` with a batch axis is sliced)."""
         return self
@@ -330,6 +334,10 @@ class OutputCost(ABC):
         gx = np.einsum("nc,nc...->n...", gy, cg)
         return value, gx
 
+    def input_gradient(self, model: Classifier, x: F64) -> F64:
+        """The gradient with respect to ``x`` alone (it needs the outputs anyway)."""
+        return self.value_and_gradient(model, x)[1]
+
 
 class NegLogLikelihoodCost(OutputCost):
     """``-log p_target`` per row (CEML's ``NegLogLikelihoodCost``).
@@ -457,6 +465,11 @@ class TargetLossCost:
         value = np.asarray(m.compute_loss(x, labels), dtype=np.float64)
         return value, np.asarray(m.loss_gradient(x, labels), dtype=np.float64)
 
+    def input_gradient(self, model: Classifier, x: F64) -> F64:
+        """``loss_gradient`` alone (one call fewer than :meth:`value_and_gradient`)."""
+        m = require(model, LossGradients, "model")
+        return np.asarray(m.loss_gradient(x, self._labels(model, len(x))), dtype=np.float64)
+
 
 class RegularizedCost:
     """``C * penalize_input(x) + penalize_output(model(x))`` per row (CEML's ``RegularizedCost``;
@@ -523,6 +536,14 @@ class RegularizedCost:
         """The loss and its exact gradient with respect to ``x``; see :class:`Loss`."""
         vo, go = self.penalize_output.value_and_gradient(model, x)
         value: F64 = self.C * self.penalize_input(x) + vo
+        return value, self._combine(x, go)
+
+    def input_gradient(self, model: Classifier, x: F64) -> F64:
+        """The gradient alone, as :meth:`value_and_gradient` computes it, without evaluating the
+        output cost's value where that saves a model call (what the iterative optimisers use)."""
+        return self._combine(x, self.penalize_output.input_gradient(model, x))
+
+    def _combine(self, x: F64, go: F64) -> F64:
         c = self._c(x)
         grad: F64 = c * self.penalize_input.gradient(x) + go
         weights = self.penalize_input.l1_weights()
@@ -535,4 +556,4 @@ class RegularizedCost:
             threshold = np.broadcast_to(c * weights, x.shape)
             shrunk = np.sign(go) * np.maximum(np.abs(go) - threshold, 0.0)
             grad = np.where(at, shrunk, grad)
-        return value, grad
+        return grad

@@ -76,6 +76,14 @@ def _kind(optim: Any) -> str:
     )
 
 
+def _input_gradient(loss: Loss, model: Classifier, x: F64) -> F64:
+    """``loss``'s gradient, skipping its value where the loss offers that (``input_gradient``)."""
+    only = getattr(loss, "input_gradient", None)
+    if only is not None:
+        return np.asarray(only(model, x), dtype=np.float64)
+    return loss.value_and_gradient(model, x)[1]
+
+
 class _Adam:
     """Adam on a numpy array (rows independent)."""
 
@@ -305,7 +313,7 @@ class Optimizer:
         rows = np.arange(len(x))
         ref = self._l1_reference(x)
         for _ in range(300 if self._max_iter is None else self._max_iter):
-            _, grad = self._loss.value_and_gradient(self._model, x)
+            grad = _input_gradient(self._loss, self._model, x)
             self._record(self._loss, rows, x, best, best_d)
             new = self._project(backend.step(grad * self._mask))
             if ref is not None:
