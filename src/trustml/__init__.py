@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "NotFittedError": "trustml.errors",
     "UnsupportedModelError": "trustml.errors",
     "DeviceError": "trustml.errors",
+    "CounterfactualNotFoundError": "trustml.errors",
     # protocols
     "Estimator": "trustml.protocols",
     "Classifier": "trustml.protocols",
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from trustml.activations import ActivationTransform
     from trustml.errors import (
         CapabilityError,
+        CounterfactualNotFoundError,
         DeviceError,
         InputShapeError,
         InputValueError,

@@ -21,6 +21,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("trustml.conformance.cli", "run the conformance kit on an adapter factory"),
     "certify": ("trustml.certification.cli", "certify a model with randomized smoothing"),
     "monitor": ("trustml.ood.cli", "fit OOD detectors on in-distribution data, score an OOD set"),
+    "explain": ("trustml.counterfactual.cli", "counterfactual explanations for a dataset's rows"),
 }
 
 

@@ -11,8 +11,14 @@ Messages name the parameter, what was expected and what came, e.g.
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
 __all__ = [
     "CapabilityError",
+    "CounterfactualNotFoundError",
     "DeviceError",
     "InputShapeError",
     "InputValueError",
@@ -68,3 +74,34 @@ class NotFittedError(TrustMLError, ValueError, AttributeError):
 
 class MissingDependencyError(TrustMLError, ImportError):
     """An optional dependency (an *extra*) is missing; the message gives the exact install line."""
+
+
+class CounterfactualNotFoundError(TrustMLError, RuntimeError):
+    """No counterfactual met the success criterion for at least one input.
+
+    Attributes
+    ----------
+    x_cf : numpy.ndarray
+        ``(N, *input_shape)``: the counterfactual where one was found, else the best candidate
+        (the last iterate of the last ``C`` tried).
+    y_cf : numpy.ndarray
+        ``(N,)`` int64: the predicted label of each row of ``x_cf``.
+    delta : numpy.ndarray
+        ``x - x_cf`` (CEML's sign).
+    found : numpy.ndarray
+        ``(N,)`` bool: which rows are counterfactuals.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        x_cf: NDArray[Any],
+        y_cf: NDArray[np.int64],
+        delta: NDArray[Any],
+        found: NDArray[np.bool_],
+    ) -> None:
+        super().__init__(message)
+        self.x_cf = x_cf
+        self.y_cf = y_cf
+        self.delta = delta
+        self.found = found

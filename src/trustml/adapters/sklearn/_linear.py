@@ -14,6 +14,7 @@ from sklearn.svm import SVC, LinearSVC
 from trustml.adapters.sklearn import _linear_math as lm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
 from trustml.adapters.sklearn._generic import SklearnClassifier
+from trustml.adapters.sklearn._model import require_fitted
 from trustml.errors import UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
@@ -108,6 +109,57 @@ class SklearnLinearClassifier:
         """Refit in place; see :meth:`SklearnClassifier.fit`."""
         self._core.fit(x, y, batch_size, nb_epochs, **kwargs)
         lm.check_linear(self._core.final)
+
+    # ----------------------------------------------------------------- structure
+    def linear_decision(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The model's decision function as an affine map of the raw input.
+
+        ``f(x) = x.reshape(N, -1) @ coef.T + intercept`` equals the final estimator's
+        ``decision_function`` on the standardised, scaled input (up to float64 rounding), so that
+        the predicted class is ``f > 0`` for binary models (one column) and ``argmax f`` (lowest
+        index on ties) for multiclass LogisticRegression and LinearSVC. Exact counterfactual solvers
+        (:mod:`trustml.counterfactual`) read it.
+
+        Returns
+        -------
+        coef : numpy.ndarray
+            ``(R, F)`` float64, ``F = prod(input_shape)``; ``R = 1`` for binary models, else
+            ``nb_classes``.
+        intercept : numpy.ndarray
+            ``(R,)`` float64.
+
+        Raises
+        ------
+        NotFittedError
+            The model is not fitted.
+        UnsupportedModelError
+            Preprocessing or postprocessing defences are set (the map is then not affine, or the
+            prediction not its argmax), or the model is a multiclass SVC (one-vs-one votes).
+        """
+        core = self._core
+        require_fitted(core.model, core.n_features, "linear_decision")
+        final = core.final
+        lm.check_linear(final)
+        if core.chain.defences or core.chain.postprocessors:
+            raise UnsupportedModelError(
+                "linear_decision: the adapter has preprocessing or postprocessing defences, so "
+                "its prediction is not an affine decision function of the raw input"
+            )
+        if isinstance(final, SVC) and len(final.classes_) > 2:
+            raise UnsupportedModelError(
+                "linear_decision: a multiclass SVC predicts by one-vs-one votes, not by the argmax "
+                "of an affine map; use LinearSVC or LogisticRegression"
+            )
+        w = np.asarray(final.coef_, dtype=np.float64)
+        b = np.asarray(final.intercept_, dtype=np.float64).reshape(-1)
+        # raw -> final input is elementwise affine (standardisation, then per-feature scalers):
+        # z = x * a + c with c = z(0) and a = the pullback of ones
+        zero = np.zeros((1, *core.input_shape))
+        c, pullback = core.final_input_vjp(zero)
+        a = pullback(np.ones((1, core.n_features))).reshape(-1)
+        coef = w * a
+        intercept = c.reshape(-1) @ w.T + b
+        return coef, intercept
 
     # ----------------------------------------------------------------- gradients
     def _loss_fn(self) -> Callable[[Any, F64, NDArray[np.int64]], tuple[F64, F64]]:
