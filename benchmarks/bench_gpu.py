@@ -27,6 +27,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -228,11 +229,14 @@ def mixed_precision_digits(device: torch.device, n: int, repeats: int) -> dict[s
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="folder for gpu_results.json / .md")
+    parser.add_argument("--out", default="gpu-results",
+                        help="folder for gpu_results.json / .md (default: gpu-results)")
     parser.add_argument("--device", default="cuda", help="torch device (default: cuda)")
     parser.add_argument("--quick", action="store_true", help="small sizes (a dry run)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # None: called by run_all.py
     device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ImportError("needs a CUDA device (run benchmarks/gpu_check.sh on a GPU machine)")
     if device.type == "cpu":
         torch.set_num_threads(1)
     quick = args.quick
@@ -260,4 +264,4 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
