@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "CapabilityError",
+    "ClusterError",
     "DeviceError",
     "InputShapeError",
     "InputValueError",
@@ -68,3 +69,7 @@ class NotFittedError(TrustMLError, ValueError, AttributeError):
 
 class MissingDependencyError(TrustMLError, ImportError):
     """An optional dependency (an *extra*) is missing; the message gives the exact install line."""
+
+
+class ClusterError(TrustMLError, ConnectionError):
+    """A compute cluster (a Dask scheduler) did not answer within the stated timeout, or failed."""
