@@ -96,7 +96,7 @@ def dask_executor(
             try:
                 cluster = stack.enter_context(distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=threads, processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                 ))
             except (OSError, RuntimeError) as exc:
                 raise ClusterError(f"workers: a local Dask cluster did not start ({exc})") from exc
