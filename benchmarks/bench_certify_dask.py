@@ -21,6 +21,7 @@ results are checked to be identical.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
@@ -75,7 +76,7 @@ def main(quick: bool = False) -> dict[str, float]:
             silence_logs=40,
         ) as cluster, distributed.Client(cluster) as client:
             executor = client.get_executor()
-            times[workers], got = _best(lambda: certify(executor))
+            times[workers], got = _best(functools.partial(certify, executor))
             assert (got[0] == ref[0]).all() and (got[1] == ref[1]).all(), "results differ"
     draws = n_inputs * (n + 100)
     return {

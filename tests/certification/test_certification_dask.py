@@ -22,17 +22,17 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from trustml.certification import RandomizedSmoothing  # noqa: E402
-from trustml.certification._sampling import count_seeded  # noqa: E402
-from trustml.certification._sharding import DRAW_BLOCK, count_blocks  # noqa: E402
-from trustml.cli import main  # noqa: E402
-from trustml.errors import (  # noqa: E402
+from trustml.certification import RandomizedSmoothing
+from trustml.certification._sampling import count_seeded
+from trustml.certification._sharding import DRAW_BLOCK, count_blocks
+from trustml.cli import main
+from trustml.errors import (
     ClusterError,
     MissingDependencyError,
     ParameterError,
     ParameterTypeError,
 )
-from trustml.rng import block_seed  # noqa: E402
+from trustml.rng import block_seed
 
 HERE = Path(__file__).resolve().parent
 
@@ -89,7 +89,7 @@ def _same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) ->
 
 
 def _one_worker(client: Any) -> Any:
-    first = sorted(client.scheduler_info()["workers"])[0]
+    first = min(client.scheduler_info()["workers"])
     return client.get_executor(workers=[first], allow_other_workers=False)
 
 
@@ -106,7 +106,7 @@ def test_identical_to_in_process_for_workers_shards_and_batches(
         reference = smoothed.certify(x, 300, batch_size=batch_size, seed=7)
         predicted = smoothed.predict(x, n=200, batch_size=batch_size, seed=8)
         certified += int((reference[0] >= 0).sum())
-        for name, executor in executors.items():
+        for executor in executors.values():
             for shard_size in (2, 5):
                 got = smoothed.certify(x, 300, batch_size=batch_size, seed=7, executor=executor,
                                        shard_size=shard_size)
@@ -234,23 +234,24 @@ def test_unreachable_scheduler_is_a_typed_error_within_the_timeout() -> None:
 
     address = f"tcp://127.0.0.1:{_free_port()}"
     start = time.monotonic()
-    with pytest.raises(ClusterError, match="no Dask scheduler answered") as info:
-        with dask_executor(scheduler=address, connect_timeout=1.0):
-            pass  # pragma: no cover
+    with pytest.raises(ClusterError, match="no Dask scheduler answered") as info, dask_executor(
+        scheduler=address, connect_timeout=1.0
+    ):
+        pass  # pragma: no cover
     assert isinstance(info.value, ConnectionError)
     assert time.monotonic() - start < 15  # 1 s, plus Dask's own retry; never a hang
-    with pytest.raises(ParameterError, match="exactly one"):
-        with dask_executor():
-            pass  # pragma: no cover
+    with pytest.raises(ParameterError, match="exactly one"), dask_executor():
+        pass  # pragma: no cover
 
 
 def test_missing_distributed_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from trustml.certification.cluster import dask_executor
 
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(MissingDependencyError, match=r'pip install "trustml\[dask\]"'):
-        with dask_executor(workers=1):
-            pass  # pragma: no cover
+    with pytest.raises(MissingDependencyError, match=r'pip install "trustml\[dask\]"'), (
+        dask_executor(workers=1)
+    ):
+        pass  # pragma: no cover
 
 
 # -- CLI: streaming, resume, cluster options -------------------------------------------------------
