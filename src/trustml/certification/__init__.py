@@ -13,8 +13,7 @@ Public API:
   ``certify(..., executor=...)`` and ``predict(..., executor=...)``.
 
 scipy is imported on first use; matplotlib, tqdm and distributed only when a plot, a progress bar
-or a Dask cluster is asked
-for.
+or a Dask cluster is asked for.
 """
 
 from __future__ import annotations
