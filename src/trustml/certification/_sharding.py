@@ -174,8 +174,7 @@ def worker_count(executor: Executor | None) -> int:
         return 1
     client = _dask_client(executor)
     if client is not None:
-        workers = client.scheduler_info().get("workers", {})
-        return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        return max(1, sum(int(t) for t in client.nthreads().values()))
     count = getattr(executor, "_max_workers", None)
     return max(1, int(count)) if isinstance(count, int) else max(1, os.cpu_count() or 1)
 
