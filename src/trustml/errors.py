@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "CapabilityError",
+    "ClusterError",
     "CounterfactualNotFoundError",
     "DeviceError",
     "InputShapeError",
@@ -105,3 +106,5 @@ class CounterfactualNotFoundError(TrustMLError, RuntimeError):
         self.y_cf = y_cf
         self.delta = delta
         self.found = found
+class ClusterError(TrustMLError, ConnectionError):
+    """A compute cluster (a Dask scheduler) did not answer within the stated timeout, or failed."""

@@ -8,10 +8,12 @@ Public API:
 - :func:`predicted_labels` turns smoothed predictions into labels with ``-1`` for abstentions;
 - :func:`certified_accuracy` is the certified accuracy on a grid of radii;
 - :func:`lower_confidence_bound` and :func:`certified_radius` are the statistics of CERTIFY;
-- :func:`plot_certified_accuracy` (extra ``plots``) draws the curve.
+- :func:`plot_certified_accuracy` (extra ``plots``) draws the curve;
+- :func:`dask_executor` (extra ``dask``) gives an executor on a Dask cluster for
+  ``certify(..., executor=...)`` and ``predict(..., executor=...)``.
 
-scipy is imported on first use; matplotlib and tqdm only when a plot or a progress bar is asked
-for.
+scipy is imported on first use; matplotlib, tqdm and distributed only when a plot, a progress bar
+or a Dask cluster is asked for.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from trustml.certification._statistics import (
     lower_confidence_bound,
     two_sided_binomial_pvalue,
 )
+from trustml.certification.cluster import dask_executor
 from trustml.certification.metrics import certified_accuracy
 from trustml.certification.plots import plot_certified_accuracy
 from trustml.certification.randomized_smoothing import (
@@ -40,6 +43,7 @@ __all__ = [
     "TrainableSmoothedClassifier",
     "certified_accuracy",
     "certified_radius",
+    "dask_executor",
     "lower_confidence_bound",
     "plot_certified_accuracy",
     "predicted_labels",

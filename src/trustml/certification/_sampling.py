@@ -23,7 +23,13 @@ from trustml.errors import UnsupportedModelError
 from trustml.protocols import Classifier, NoisyCounter
 from trustml.rng import input_seeds
 
-__all__ = ["count_predictions", "count_through_predict", "count_with_noisy_counter"]
+__all__ = [
+    "count_predictions",
+    "count_seeded",
+    "count_through_predict",
+    "count_with_noisy_counter",
+    "draw_call_seed",
+]
 
 Advance = Callable[[int], None]
 """Progress callback: receives the number of noisy draws just evaluated."""
@@ -36,13 +42,13 @@ def count_through_predict(
     n: int,
     *,
     batch_size: int,
-    rng: np.random.Generator,
+    seed: int,
     advance: Advance | None = None,
 ) -> NDArray[np.int64]:
     """Count argmax labels of ``classifier.predict`` on ``n`` noisy copies of each input.
 
-    Each input's noise comes from its own ``numpy.random.Generator``, seeded from one integer
-    drawn from ``rng`` and the input's values (:func:`trustml.rng.input_seeds`): distinct inputs
+    Each input's noise comes from its own ``numpy.random.Generator``, seeded from the integer
+    ``seed`` and the input's values (:func:`trustml.rng.input_seeds`): distinct inputs
     get independent noise, and an input's counts depend only on the input and the seed, not on
     the other inputs, their order, or ``batch_size`` (a Generator gives the same stream whatever
     the sizes of the successive requests).
@@ -59,8 +65,8 @@ def count_through_predict(
         Draws per input.
     batch_size : int
         Most noisy copies in memory (and per ``predict`` call).
-    rng : numpy.random.Generator
-        Source of the call's noise seed (advances by one integer draw).
+    seed : int
+        The call's (or the draw block's) seed, in ``[0, 2**63)``.
 
     Returns
     -------
@@ -75,7 +81,7 @@ def count_through_predict(
     nb_classes = classifier.nb_classes
     n_inputs, shape = x.shape[0], x.shape[1:]
     counts = np.zeros((n_inputs, nb_classes), dtype=np.int64)
-    seeds = input_seeds(x, int(rng.integers(0, 2**63 - 1)))
+    seeds = input_seeds(x, seed)
 
     def count(noisy: NDArray[np.float32], rows: NDArray[np.intp], first: int) -> None:
         scores = np.asarray(classifier.predict(noisy, batch_size=noisy.shape[0]))
@@ -127,13 +133,13 @@ def count_with_noisy_counter(
     nb_classes: int,
     *,
     batch_size: int,
-    rng: np.random.Generator,
+    seed: int,
     advance: Advance | None = None,
 ) -> NDArray[np.int64]:
     """Counts through the adapter's own device fast path (``count_noisy_predictions``).
 
     Inputs go in blocks of ``max(1, batch_size // n)`` (so progress can be reported per block),
-    every block with the same integer seed drawn once from ``rng``: the adapter's contract makes
+    every block with the same integer ``seed``: the adapter's contract makes
     an input's counts depend only on the input and that seed, so blocks do not change the result.
 
     Raises
@@ -144,7 +150,6 @@ def count_with_noisy_counter(
     n_inputs = x.shape[0]
     per_block = max(1, batch_size // n)
     blocks: list[NDArray[np.int64]] = []
-    seed = int(rng.integers(0, 2**63 - 1))
     for start in range(0, n_inputs, per_block):
         chunk = x[start : start + per_block]
         got = np.asarray(
@@ -173,13 +178,36 @@ def count_predictions(
     rng: np.random.Generator,
     advance: Advance | None = None,
 ) -> NDArray[np.int64]:
-    """Counts of ``n`` noisy predictions per input: the adapter's fast path when it has one
-    (:class:`~trustml.protocols.NoisyCounter`), else :func:`count_through_predict`."""
+    """Counts of ``n`` noisy predictions per input, seeded by one integer drawn from ``rng``
+    (:func:`draw_call_seed`); see :func:`count_seeded`."""
+    return count_seeded(
+        classifier, x, sigma, n, batch_size=batch_size, seed=draw_call_seed(rng), advance=advance
+    )
+
+
+def draw_call_seed(rng: np.random.Generator) -> int:
+    """The integer seed of one counting pass, drawn from the call's Generator (one draw)."""
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def count_seeded(
+    classifier: Classifier,
+    x: NDArray[np.float32],
+    sigma: float,
+    n: int,
+    *,
+    batch_size: int,
+    seed: int,
+    advance: Advance | None = None,
+) -> NDArray[np.int64]:
+    """Counts of ``n`` noisy predictions per input with the integer ``seed``: the adapter's fast
+    path when it has one (:class:`~trustml.protocols.NoisyCounter`), else
+    :func:`count_through_predict`."""
     if isinstance(classifier, NoisyCounter):
         return count_with_noisy_counter(
             classifier, x, sigma, n, classifier.nb_classes,
-            batch_size=batch_size, rng=rng, advance=advance,
+            batch_size=batch_size, seed=seed, advance=advance,
         )
     return count_through_predict(
-        classifier, x, sigma, n, batch_size=batch_size, rng=rng, advance=advance
+        classifier, x, sigma, n, batch_size=batch_size, seed=seed, advance=advance
     )

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from trustml.certification._sampling import count_predictions
+from trustml.certification._sampling import draw_call_seed
+from trustml.certification._sharding import (
+    Pass,
+    ShardResult,
+    check_executor,
+    check_shard_size,
+    count_blocks,
+    iter_shards,
+)
 from trustml.certification._statistics import (
     certified_radius,
     check_alpha,
@@ -28,7 +37,7 @@ from trustml.protocols import Classifier, require
 from trustml.rng import SeedLike, as_generator
 from trustml.validation import check_batch, check_batch_size
 
-__all__ = ["Smoothing", "predicted_labels"]
+__all__ = ["Smoothing", "certify_from_counts", "predict_from_counts", "predicted_labels"]
 
 
 def predicted_labels(predictions: ArrayLike) -> NDArray[np.int64]:
@@ -111,9 +120,30 @@ class Smoothing:
         rng: np.random.Generator,
         advance: Callable[[int], None] | None = None,
     ) -> NDArray[np.int64]:
-        """``(N, nb_classes)`` int64 counts of ``n`` noisy predictions per input."""
-        return count_predictions(
-            self.classifier, x, self.sigma, n, batch_size=batch_size, rng=rng, advance=advance
+        """``(N, nb_classes)`` int64 counts of ``n`` noisy predictions per input (one seed drawn
+        from ``rng``, the draws in blocks of ``_sharding.DRAW_BLOCK``)."""
+        return count_blocks(
+            self.classifier, x, self.sigma, n, batch_size=batch_size, seed=draw_call_seed(rng),
+            advance=advance,
+        )
+
+    def shards(
+        self,
+        x: NDArray[np.float32],
+        draws: list[int],
+        *,
+        batch_size: int,
+        rng: np.random.Generator,
+        executor: Executor | None,
+        shard_size: int | None,
+        advance: Callable[[int], None] | None = None,
+    ) -> Iterator[ShardResult]:
+        """The counts of one pass per entry of ``draws`` (each seeded by one draw from ``rng``),
+        shard by shard (``_sharding.ShardResult``), in process or over ``executor``."""
+        passes = [Pass(d, draw_call_seed(rng)) for d in draws]
+        return iter_shards(
+            self.classifier, x, self.sigma, passes, batch_size=batch_size, executor=executor,
+            shard_size=shard_size, advance=advance,
         )
 
     def certify(
@@ -126,25 +156,30 @@ class Smoothing:
         batch_size: int | None,
         seed: SeedLike,
         progress: bool,
+        executor: Executor | None = None,
+        shard_size: int | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """CERTIFY for every row of ``x``; see ``SmoothedClassifier.certify``."""
         n = check_count(n, "n")
         n0 = self.n0 if n0 is None else check_count(n0, "n0")
         alpha = self.alpha if alpha is None else check_alpha(alpha)
         batch_size = self.batch_size if batch_size is None else check_batch_size(batch_size)
+        shard_size = check_shard_size(shard_size)
+        executor = None if executor is None else check_executor(executor)
         xs = self.check_x(x)
         rng = self.generator(seed)
+        selection = np.zeros((xs.shape[0], self.classifier.nb_classes), dtype=np.int64)
+        estimation = np.zeros_like(selection)
         with _progress(progress, xs.shape[0] * (n0 + n), "certify") as advance:
             # selection draws, then fresh estimation draws: the selection is never reused
-            selection = self.counts(xs, n0, batch_size=batch_size, rng=rng, advance=advance)
-            estimation = self.counts(xs, n, batch_size=batch_size, rng=rng, advance=advance)
-        top = np.argmax(selection, axis=1).astype(np.int64)
-        n_a = estimation[np.arange(xs.shape[0]), top]
-        p_lower = lower_confidence_bound(n_a, n, alpha)
-        abstain = p_lower < 0.5
-        labels = np.where(abstain, np.int64(-1), top)
-        radii = np.where(abstain, 0.0, certified_radius(p_lower, self.sigma))
-        return labels.astype(np.int64), radii.astype(np.float64)
+            for shard in self.shards(
+                xs, [n0, n], batch_size=batch_size, rng=rng, executor=executor,
+                shard_size=xs.shape[0] if shard_size is None and executor is None else shard_size,
+                advance=advance,
+            ):
+                selection[shard.start : shard.stop] = shard.counts[0]
+                estimation[shard.start : shard.stop] = shard.counts[1]
+        return certify_from_counts(selection, estimation, n, alpha, self.sigma)
 
     def predict(
         self,
@@ -155,23 +190,56 @@ class Smoothing:
         batch_size: int | None,
         seed: SeedLike,
         progress: bool = False,
+        executor: Executor | None = None,
+        shard_size: int | None = None,
     ) -> NDArray[np.float32]:
         """PREDICT for every row of ``x``; see ``SmoothedClassifier.predict``."""
         n = self.n if n is None else check_count(n, "n")
         alpha = self.alpha if alpha is None else check_alpha(alpha)
         batch_size = self.batch_size if batch_size is None else check_batch_size(batch_size)
+        shard_size = check_shard_size(shard_size)
+        executor = None if executor is None else check_executor(executor)
         xs = self.check_x(x)
         rng = self.generator(seed)
+        counts = np.zeros((xs.shape[0], self.classifier.nb_classes), dtype=np.int64)
         with _progress(progress, xs.shape[0] * n, "predict") as advance:
-            counts = self.counts(xs, n, batch_size=batch_size, rng=rng, advance=advance)
-        order = np.argsort(-counts, axis=1, kind="stable")
-        rows = np.arange(xs.shape[0])
-        first = counts[rows, order[:, 0]]
-        second = counts[rows, order[:, 1]]
-        decided = two_sided_binomial_pvalue(first, first + second) <= alpha
-        out = np.zeros(counts.shape, dtype=np.float32)
-        out[rows[decided], order[decided, 0]] = 1.0
-        return out
+            for shard in self.shards(
+                xs, [n], batch_size=batch_size, rng=rng, executor=executor,
+                shard_size=xs.shape[0] if shard_size is None and executor is None else shard_size,
+                advance=advance,
+            ):
+                counts[shard.start : shard.stop] = shard.counts[0]
+        return predict_from_counts(counts, alpha)
+
+
+def certify_from_counts(
+    selection: NDArray[np.int64],
+    estimation: NDArray[np.int64],
+    n: int,
+    alpha: float,
+    sigma: float,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """CERTIFY's decision from the selection and estimation counts ``(N, nb_classes)``: labels
+    ``(N,)`` int64 (``-1`` abstains) and L2 radii ``(N,)`` float64."""
+    top = np.argmax(selection, axis=1).astype(np.int64)
+    n_a = estimation[np.arange(selection.shape[0]), top]
+    p_lower = lower_confidence_bound(n_a, n, alpha)
+    abstain = p_lower < 0.5
+    labels = np.where(abstain, np.int64(-1), top)
+    radii = np.where(abstain, 0.0, certified_radius(p_lower, sigma))
+    return labels.astype(np.int64), radii.astype(np.float64)
+
+
+def predict_from_counts(counts: NDArray[np.int64], alpha: float) -> NDArray[np.float32]:
+    """PREDICT's decision from the counts ``(N, nb_classes)``: one-hot rows, zero rows abstain."""
+    order = np.argsort(-counts, axis=1, kind="stable")
+    rows = np.arange(counts.shape[0])
+    first = counts[rows, order[:, 0]]
+    second = counts[rows, order[:, 1]]
+    decided = two_sided_binomial_pvalue(first, first + second) <= alpha
+    out = np.zeros(counts.shape, dtype=np.float32)
+    out[rows[decided], order[decided, 0]] = 1.0
+    return out
 
 
 @contextmanager

@@ -25,6 +25,7 @@ present, a ``NoisyTraining`` and a ``NoisyGradients``); none inherits from anoth
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from typing import Any, Protocol, overload, runtime_checkable
 
 import numpy as np
@@ -167,6 +168,8 @@ class SmoothedClassifier:
         alpha: float | None = None,
         seed: SeedLike = None,
         progress: bool = False,
+        executor: Executor | None = None,
+        shard_size: int | None = None,
     ) -> NDArray[np.float32]:
         """PREDICT of Cohen et al.: the smoothed prediction, or abstain.
 
@@ -191,6 +194,17 @@ class SmoothedClassifier:
             Seed of the noise (default: the constructor's seed). An int reproduces the result.
         progress : bool
             Show a tqdm progress bar (extra ``progress``; silently off when tqdm is missing).
+        executor : concurrent.futures.Executor, optional
+            Run the counting on it: a ``ProcessPoolExecutor``, ``distributed.Client.
+            get_executor()`` for a Dask cluster (extra ``dask``), any ``Executor``. The inputs
+            are cut into shards of ``shard_size`` and each input's draws into blocks of
+            100 000; the classifier travels to each worker once. The result is bit-identical to
+            the in-process call (``None``, the default) whatever the executor, its number of
+            workers, ``shard_size`` and the order in which tasks finish. See
+            ``docs/certification-cluster.md``.
+        shard_size : int, optional
+            Inputs per task (default: at most 100 000 draws per task and about four tasks per
+            worker). The result does not depend on it.
 
         Returns
         -------
@@ -203,12 +217,15 @@ class SmoothedClassifier:
         InputShapeError, InputValueError
             ``x`` is not ``(N, *input_shape)`` or not finite.
         ParameterError
-            ``n < 1``, ``alpha`` outside ``(0, 0.5]``, ``batch_size`` not a positive int.
+            ``n < 1``, ``alpha`` outside ``(0, 0.5]``, ``batch_size`` or ``shard_size`` not a
+            positive int; ``executor`` shut down (or its Dask client closed).
         ParameterTypeError
-            ``seed`` is not an int, a Generator or None.
+            ``seed`` is not an int, a Generator or None; ``executor`` is not a
+            ``concurrent.futures.Executor``; ``shard_size`` is not an int.
         """
         return self._smoothing.predict(
-            x, n=n, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
+            x, n=n, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress,
+            executor=executor, shard_size=shard_size,
         )
 
     # -- Certifier ------------------------------------------------------------------------------
@@ -223,6 +240,8 @@ class SmoothedClassifier:
         batch_size: int | None = None,
         seed: SeedLike = None,
         progress: bool = False,
+        executor: Executor | None = None,
+        shard_size: int | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """CERTIFY of Cohen et al.: certified label and L2 radius of the smoothed classifier.
 
@@ -252,6 +271,17 @@ class SmoothedClassifier:
             Seed of the noise (default: the constructor's). An int reproduces the result.
         progress : bool
             Show a tqdm progress bar (extra ``progress``; silently off when tqdm is missing).
+        executor : concurrent.futures.Executor, optional
+            Run the counting on it: a ``ProcessPoolExecutor``, ``distributed.Client.
+            get_executor()`` for a Dask cluster (extra ``dask``), any ``Executor``. The inputs
+            are cut into shards of ``shard_size`` and each input's draws into blocks of
+            100 000; the classifier travels to each worker once. The result is bit-identical to
+            the in-process call (``None``, the default) whatever the executor, its number of
+            workers, ``shard_size`` and the order in which tasks finish. See
+            ``docs/certification-cluster.md``.
+        shard_size : int, optional
+            Inputs per task (default: at most 100 000 draws per task and about four tasks per
+            worker). The result does not depend on it.
 
         Returns
         -------
@@ -265,15 +295,18 @@ class SmoothedClassifier:
         InputShapeError, InputValueError
             ``x`` is not ``(N, *input_shape)`` or not finite.
         ParameterError
-            ``n`` or ``n0`` < 1, ``alpha`` outside ``(0, 0.5]``, ``batch_size`` not a positive int.
+            ``n`` or ``n0`` < 1, ``alpha`` outside ``(0, 0.5]``, ``batch_size`` or ``shard_size``
+            not a positive int; ``executor`` shut down (or its Dask client closed).
         ParameterTypeError
-            ``seed`` is not an int, a Generator or None.
+            ``seed`` is not an int, a Generator or None; ``executor`` is not a
+            ``concurrent.futures.Executor``; ``shard_size`` is not an int.
         UnsupportedModelError
             The wrapped classifier's ``predict`` (or ``count_noisy_predictions``) returned a
             malformed result.
         """
         return self._smoothing.certify(
-            x, n, n0=n0, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress
+            x, n, n0=n0, alpha=alpha, batch_size=batch_size, seed=seed, progress=progress,
+            executor=executor, shard_size=shard_size,
         )
 
     def __repr__(self) -> str:
