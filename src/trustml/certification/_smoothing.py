@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml.certification._confidence_sequences import check_bound
 from trustml.certification._sampling import count_predictions
 from trustml.certification._statistics import (
     certified_radius,
@@ -24,6 +25,7 @@ from trustml.certification._statistics import (
     lower_confidence_bound,
     two_sided_binomial_pvalue,
 )
+from trustml.errors import ParameterTypeError
 from trustml.protocols import Classifier, require
 from trustml.rng import SeedLike, as_generator
 from trustml.validation import check_batch, check_batch_size
@@ -126,14 +128,26 @@ class Smoothing:
         batch_size: int | None,
         seed: SeedLike,
         progress: bool,
+        early_stop: bool = False,
+        bound: str = "clopper-pearson",
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """CERTIFY for every row of ``x``; see ``SmoothedClassifier.certify``."""
+        from trustml.certification import _sequential
+
+        kind = check_bound(bound)
+        if not isinstance(early_stop, bool):
+            raise ParameterTypeError(f"early_stop: expected a bool, got {type(early_stop).__name__}")
         n = check_count(n, "n")
         n0 = self.n0 if n0 is None else check_count(n0, "n0")
         alpha = self.alpha if alpha is None else check_alpha(alpha)
         batch_size = self.batch_size if batch_size is None else check_batch_size(batch_size)
         xs = self.check_x(x)
         rng = self.generator(seed)
+        if early_stop or kind != "clopper-pearson":  # blocks, curtailment, randomized bound
+            return _sequential.certify_in_blocks(
+                self, xs, n, n0=n0, alpha=alpha, batch_size=batch_size, rng=rng, bound=kind,
+                early_stop=early_stop, progress=progress,
+            )
         with _progress(progress, xs.shape[0] * (n0 + n), "certify") as advance:
             # selection draws, then fresh estimation draws: the selection is never reused
             selection = self.counts(xs, n0, batch_size=batch_size, rng=rng, advance=advance)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from trustml.certification.cli_sequential import add_sequential_arguments, run_sequential
 from trustml.errors import InputShapeError, ParameterError
 
 __all__ = ["add_arguments", "load_factory", "run"]
@@ -53,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--progress", action="store_true", help="tqdm progress bar (extra progress)"
     )
+    add_sequential_arguments(parser)
 
 
 def load_factory(spec: str) -> Any:
@@ -114,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
     from trustml.labels import to_index
     from trustml.rng import as_generator
 
+    if getattr(args, "sequential", False):
+        return run_sequential(args)
+    if getattr(args, "radius", None) is not None:
+        raise ParameterError("--radius: only with --sequential (fixed-n CERTIFY takes --radii)")
     grid = _grid(args.radii)
     if args.skip < 1 or (args.max is not None and args.max < 0):
         raise ParameterError("--skip: expected >= 1 and --max: expected >= 0")
