@@ -8,7 +8,10 @@ Public API:
 - :func:`predicted_labels` turns smoothed predictions into labels with ``-1`` for abstentions;
 - :func:`certified_accuracy` is the certified accuracy on a grid of radii;
 - :func:`lower_confidence_bound` and :func:`certified_radius` are the statistics of CERTIFY;
-- :func:`plot_certified_accuracy` (extra ``plots``) draws the curve.
+- :func:`plot_certified_accuracy` (extra ``plots``) draws the curve;
+- every smoothed classifier also has ``certify_radius`` (sequential decisions at given radii with
+  an anytime-valid confidence sequence), and ``certify`` takes ``early_stop`` and ``bound``
+  (:func:`randomized_lower_confidence_bound`).
 
 scipy is imported on first use; matplotlib and tqdm only when a plot or a progress bar is asked
 for.
@@ -16,6 +19,7 @@ for.
 
 from __future__ import annotations
 
+from trustml.certification._confidence_sequences import randomized_lower_confidence_bound
 from trustml.certification._smoothing import predicted_labels
 from trustml.certification._statistics import (
     certified_radius,
@@ -43,5 +47,6 @@ __all__ = [
     "lower_confidence_bound",
     "plot_certified_accuracy",
     "predicted_labels",
+    "randomized_lower_confidence_bound",
     "two_sided_binomial_pvalue",
 ]

@@ -57,7 +57,7 @@ CURTAILMENT_BLOCKS = 32
 curtailment costs no confidence, so its checkpoints can be dense)."""
 
 _UNIFORM_BLOCK = 2**40
-"""Block index whose seed gives the uniform variates of the randomized bound (never a draw block)."""
+"""Block index whose seed gives the uniform variates of the randomized bound (no draw block)."""
 
 
 def check_radius(radius: Any, name: str = "radius") -> tuple[NDArray[np.float64], bool]:

@@ -136,7 +136,9 @@ class Smoothing:
 
         kind = check_bound(bound)
         if not isinstance(early_stop, bool):
-            raise ParameterTypeError(f"early_stop: expected a bool, got {type(early_stop).__name__}")
+            raise ParameterTypeError(
+                f"early_stop: expected a bool, got {type(early_stop).__name__}"
+            )
         n = check_count(n, "n")
         n0 = self.n0 if n0 is None else check_count(n0, "n0")
         alpha = self.alpha if alpha is None else check_alpha(alpha)
