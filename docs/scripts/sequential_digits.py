@@ -3,7 +3,7 @@
 Produces the table and the curve of the "Sequential certification" section of
 ``docs/certification.md``::
 
-    python docs/scripts/sequential_digits.py                  # the committed results
+    python docs/scripts/sequential_digits.py --inputs 40     # the committed results
     python docs/scripts/sequential_digits.py --inputs 30 --n 10000   # quicker
 
 The models, data and split are those of ``certify_digits.py`` (imported from it): the MLP
@@ -155,6 +155,6 @@ if __name__ == "__main__":
     parser.add_argument("--n0", type=int, default=100)
     parser.add_argument("--alpha", type=float, default=0.001)
     parser.add_argument("--sigma", type=float, default=0.25)
-    parser.add_argument("--inputs", type=int, default=100)
+    parser.add_argument("--inputs", type=int, default=40)
     args = parser.parse_args()
     run(args.n, args.n0, args.alpha, args.sigma, args.inputs)
