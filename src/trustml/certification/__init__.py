@@ -11,6 +11,9 @@ Public API:
 - :func:`plot_certified_accuracy` (extra ``plots``) draws the curve;
 - :func:`dask_executor` (extra ``dask``) gives an executor on a Dask cluster for
   ``certify(..., executor=...)`` and ``predict(..., executor=...)``.
+- every smoothed classifier also has ``certify_radius`` (sequential decisions at given radii with
+  an anytime-valid confidence sequence), and ``certify`` takes ``early_stop`` and ``bound``
+  (:func:`randomized_lower_confidence_bound`).
 
 scipy is imported on first use; matplotlib, tqdm and distributed only when a plot, a progress bar
 or a Dask cluster is asked for.
@@ -18,6 +21,7 @@ or a Dask cluster is asked for.
 
 from __future__ import annotations
 
+from trustml.certification._confidence_sequences import randomized_lower_confidence_bound
 from trustml.certification._smoothing import predicted_labels
 from trustml.certification._statistics import (
     certified_radius,
@@ -47,5 +51,6 @@ __all__ = [
     "lower_confidence_bound",
     "plot_certified_accuracy",
     "predicted_labels",
+    "randomized_lower_confidence_bound",
     "two_sided_binomial_pvalue",
 ]

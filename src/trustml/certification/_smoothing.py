@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml.certification._confidence_sequences import check_bound
 from trustml.certification._sampling import draw_call_seed
 from trustml.certification._sharding import (
     Pass,
@@ -33,6 +34,7 @@ from trustml.certification._statistics import (
     lower_confidence_bound,
     two_sided_binomial_pvalue,
 )
+from trustml.errors import ParameterError, ParameterTypeError
 from trustml.protocols import Classifier, require
 from trustml.rng import SeedLike, as_generator
 from trustml.validation import check_batch, check_batch_size
@@ -158,8 +160,17 @@ class Smoothing:
         progress: bool,
         executor: Executor | None = None,
         shard_size: int | None = None,
+        early_stop: bool = False,
+        bound: str = "clopper-pearson",
     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """CERTIFY for every row of ``x``; see ``SmoothedClassifier.certify``."""
+        from trustml.certification import _sequential
+
+        kind = check_bound(bound)
+        if not isinstance(early_stop, bool):
+            raise ParameterTypeError(
+                f"early_stop: expected a bool, got {type(early_stop).__name__}"
+            )
         n = check_count(n, "n")
         n0 = self.n0 if n0 is None else check_count(n0, "n0")
         alpha = self.alpha if alpha is None else check_alpha(alpha)
@@ -168,6 +179,16 @@ class Smoothing:
         executor = None if executor is None else check_executor(executor)
         xs = self.check_x(x)
         rng = self.generator(seed)
+        if early_stop or kind != "clopper-pearson":  # blocks, curtailment, randomized bound
+            if executor is not None:
+                raise ParameterError(
+                    "executor: expected None with early_stop=True or a randomized bound (they "
+                    f"run in process), got {type(executor).__name__}"
+                )
+            return _sequential.certify_in_blocks(
+                self, xs, n, n0=n0, alpha=alpha, batch_size=batch_size, rng=rng, bound=kind,
+                early_stop=early_stop, progress=progress,
+            )
         selection = np.zeros((xs.shape[0], self.classifier.nb_classes), dtype=np.int64)
         estimation = np.zeros_like(selection)
         with _progress(progress, xs.shape[0] * (n0 + n), "certify") as advance:

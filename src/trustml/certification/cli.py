@@ -38,6 +38,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from trustml.certification.cli_sequential import add_sequential_arguments, run_sequential
 from trustml.errors import InputShapeError, ParameterError
 
 __all__ = ["add_arguments", "load_factory", "run"]
@@ -85,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--shard-size", type=int, default=None,
         help="inputs per task on the cluster (default: chosen from n and the workers)",
     )
+    add_sequential_arguments(parser)
 
 
 def load_factory(spec: str) -> Any:
@@ -154,6 +156,15 @@ def run(args: argparse.Namespace) -> int:
     from trustml.certification.randomized_smoothing import RandomizedSmoothing
     from trustml.labels import to_index
 
+    if getattr(args, "sequential", False):
+        if args.resume or args.workers is not None or args.scheduler is not None:
+            raise ParameterError(
+                "--sequential: expected without --resume, --workers or --scheduler (sequential "
+                "certification runs in process), got them together"
+            )
+        return run_sequential(args)
+    if getattr(args, "radius", None) is not None:
+        raise ParameterError("--radius: only with --sequential (fixed-n CERTIFY takes --radii)")
     grid = _grid(args.radii)
     if args.skip < 1 or (args.max is not None and args.max < 0):
         raise ParameterError("--skip: expected >= 1 and --max: expected >= 0")

@@ -1,0 +1,254 @@
+"""Sequential (sample-efficient) certification: draw in blocks, stop as soon as the answer is known.
+
+Two procedures share the block loop:
+
+- :func:`certify_radius`: decides, for each input and each radius ``r`` of a grid, whether the
+  smoothed classifier is certified constant on the L2 ball of radius ``r`` (Cohen et al.'s
+  Theorem 1: it is when ``pA >= Phi(r / sigma)``), with the anytime-valid confidence sequence of
+  :mod:`~trustml.certification._confidence_sequences`; an input stops drawing once every radius
+  of the grid is decided. Approach of Voráček, "Treatment of Statistical Estimation Problems in
+  Randomized Smoothing for Adversarial Robustness", 2024 (arXiv 2406.17830), and of Cullen,
+  Montague, Rubinstein, "Halt Fast! Early Stopping for Certified Robustness", 2026 (there with
+  E-processes; here with a union bound over a geometric schedule, simpler and exact).
+- :func:`certify_in_blocks`: Cohen et al.'s fixed-n CERTIFY with its estimation draws in 32
+  equal blocks, optionally curtailed: an input stops drawing once even ``nA`` successes on all its
+  remaining draws would leave the Clopper-Pearson bound below 1/2, i.e. once CERTIFY can only
+  abstain (deterministic curtailment, as in curtailed binomial sampling; Chen et al.,
+  "Input-Specific Robustness Certification for Randomized Smoothing", AAAI 2022, stop drawing
+  for inputs whose outcome is settled in the same spirit). The result is exactly what CERTIFY
+  returns on the full ``n`` draws of those blocks, so the guarantee is CERTIFY's.
+
+Seeding: the call draws one integer ``s`` from its seed; block ``b`` of an input's draws (block 0:
+the ``n0`` selection draws of ``certify_radius``; block ``k + 1``: the estimation draws up to
+checkpoint ``k``) is
+counted through the ordinary counting functions with a generator seeded by
+``trustml.rng.block_seed(s, b)``, inside which each input has its own stream
+(:func:`trustml.rng.input_seeds`). An input's draws therefore depend only on the input and the
+seed, never on ``batch_size``, on the other inputs or their order, or on when the other inputs
+stopped; adapters with a device fast path (:class:`~trustml.protocols.NoisyCounter`) count each
+block on their device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from trustml.certification._confidence_sequences import (
+    Bound,
+    CheckpointSchedule,
+    check_bound,
+    lower_bound,
+    upper_bound,
+)
+from trustml.certification._smoothing import Smoothing, _progress
+from trustml.certification._statistics import certified_radius, check_alpha, check_count
+from trustml.errors import ParameterError, ParameterTypeError
+from trustml.rng import SeedLike, block_seed, input_seeds
+from trustml.validation import check_batch_size
+
+__all__ = ["certify_in_blocks", "certify_radius", "check_radius", "uniforms"]
+
+CURTAILMENT_BLOCKS = 32
+"""``certify(early_stop=True)`` draws the ``n`` estimation draws in this many equal blocks (the
+curtailment costs no confidence, so its checkpoints can be dense)."""
+
+_UNIFORM_BLOCK = 2**40
+"""Block index whose seed gives the uniform variates of the randomized bound (no draw block)."""
+
+
+def check_radius(radius: Any, name: str = "radius") -> tuple[NDArray[np.float64], bool]:
+    """Validate a radius or a grid of radii: finite floats >= 0, a scalar or a non-empty 1-D array.
+
+    Returns
+    -------
+    radii : numpy.ndarray
+        ``(R,)`` float64.
+    scalar : bool
+        Whether ``radius`` was a scalar.
+
+    Raises
+    ------
+    ParameterTypeError
+        Not a real number or an array of real numbers.
+    ParameterError
+        Negative, not finite, empty, or more than one-dimensional.
+    """
+    if isinstance(radius, (bool, np.bool_, str, bytes)):
+        raise ParameterTypeError(
+            f"{name}: expected a float >= 0 or a 1-D array of them, got {type(radius).__name__}"
+        )
+    try:
+        arr = np.asarray(radius)
+    except (TypeError, ValueError):
+        raise ParameterTypeError(
+            f"{name}: expected a float >= 0 or a 1-D array of them, got {type(radius).__name__}"
+        ) from None
+    if arr.dtype.kind not in "iuf":
+        raise ParameterTypeError(
+            f"{name}: expected a float >= 0 or a 1-D array of them, got dtype {arr.dtype}"
+        )
+    if arr.ndim > 1 or arr.size == 0:
+        raise ParameterError(
+            f"{name}: expected a float >= 0 or a non-empty 1-D array, got shape {arr.shape}"
+        )
+    values = arr.astype(np.float64).reshape(-1)
+    if not (np.isfinite(values).all() and (values >= 0.0).all()):
+        raise ParameterError(f"{name}: expected finite radii >= 0, got {values.tolist()}")
+    return values, arr.ndim == 0
+
+
+def uniforms(x: NDArray[np.float32], seed: int) -> NDArray[np.float64]:
+    """One uniform variate per input in ``[0, 1)``, from the input and ``seed`` (for the
+    randomized bound: independent of the draws, reproducible, order-independent)."""
+    return np.array(
+        [np.random.default_rng(s).random() for s in input_seeds(x, seed)], dtype=np.float64
+    )
+
+
+def _block_counts(
+    smoothing: Smoothing,
+    xs: NDArray[np.float32],
+    labels: NDArray[np.int64],
+    size: int,
+    seed: int,
+    batch_size: int,
+    advance: Callable[[int], None] | None,
+) -> NDArray[np.int64]:
+    """How often each input's ``labels`` entry comes out of ``size`` noisy draws (one block)."""
+    counts = smoothing.counts(
+        xs, size, batch_size=batch_size, rng=np.random.default_rng(seed), advance=advance
+    )
+    return counts[np.arange(xs.shape[0]), labels]
+
+
+def certify_radius(
+    smoothing: Smoothing,
+    x: ArrayLike,
+    radius: Any,
+    *,
+    alpha: float | None,
+    n_max: int,
+    n0: int | None,
+    batch_size: int | None,
+    seed: SeedLike,
+    bound: Any,
+    progress: bool,
+) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
+    """Sequential decision "robust at radius r"; see ``SmoothedClassifier.certify_radius``."""
+    radii, scalar = check_radius(radius)
+    alpha = smoothing.alpha if alpha is None else check_alpha(alpha)
+    n_max = check_count(n_max, "n_max")
+    n0 = smoothing.n0 if n0 is None else check_count(n0, "n0")
+    batch_size = smoothing.batch_size if batch_size is None else check_batch_size(batch_size)
+    kind = check_bound(bound)
+    if not isinstance(progress, bool):
+        raise ParameterTypeError(f"progress: expected a bool, got {type(progress).__name__}")
+    xs = smoothing.check_x(x)
+    rng = smoothing.generator(seed)
+    from scipy.stats import norm
+
+    n_inputs = xs.shape[0]
+    schedule = CheckpointSchedule.geometric(n_max, alpha)
+    level = schedule.level
+    thresholds = np.asarray(norm.cdf(radii / smoothing.sigma), dtype=np.float64)
+    call_seed = int(rng.integers(0, 2**63 - 1))
+    u = uniforms(xs, block_seed(call_seed, _UNIFORM_BLOCK)) if kind != "clopper-pearson" else None
+
+    draws = np.full(n_inputs, n0, dtype=np.int64)
+    n_a = np.zeros(n_inputs, dtype=np.int64)
+    seen = np.zeros(n_inputs, dtype=np.int64)
+    best_lower = np.zeros(n_inputs, dtype=np.float64)
+    best_upper = np.ones(n_inputs, dtype=np.float64)
+    with _progress(progress, n_inputs * (n0 + n_max), "certify_radius") as advance:
+        selection = smoothing.counts(
+            xs, n0, batch_size=batch_size, rng=np.random.default_rng(call_seed), advance=advance
+        )
+        top = np.argmax(selection, axis=1).astype(np.int64)
+        active = np.arange(n_inputs)
+        for k, size in enumerate(schedule.block_sizes()):
+            if active.size == 0:
+                break
+            n_a[active] += _block_counts(
+                smoothing, xs[active], top[active], size, block_seed(call_seed, k + 1),
+                batch_size, advance,
+            )
+            seen[active] += size
+            draws[active] += size
+            u_active = None if u is None else u[active]
+            best_lower[active] = np.maximum(
+                best_lower[active], lower_bound(n_a[active], seen[active], level, kind, u_active)
+            )
+            best_upper[active] = np.minimum(
+                best_upper[active], upper_bound(n_a[active], seen[active], level)
+            )
+            # the most the lower bound can still reach: every remaining draw a success, at n_max
+            failures = seen[active] - n_a[active]
+            reachable = lower_bound(n_max - failures, n_max, level, kind, u_active)
+            ceiling = np.minimum(best_upper[active], reachable)
+            pending = (best_lower[active, None] < thresholds[None, :]) & (
+                ceiling[:, None] >= thresholds[None, :]
+            )
+            active = active[pending.any(axis=1)]
+    robust = best_lower[:, None] >= thresholds[None, :]
+    return top, (robust[:, 0] if scalar else robust), draws
+
+
+def certify_in_blocks(
+    smoothing: Smoothing,
+    xs: NDArray[np.float32],
+    n: int,
+    *,
+    n0: int,
+    alpha: float,
+    batch_size: int,
+    rng: np.random.Generator,
+    bound: Bound,
+    early_stop: bool,
+    progress: bool,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """CERTIFY with the estimation draws in ``CURTAILMENT_BLOCKS`` blocks of ``ceil(n / 32)``
+    draws, curtailed when ``early_stop``.
+
+    Arguments are validated by the caller. The selection draws come first from ``rng`` (as in
+    the one-block CERTIFY), then one integer seeds the blocks, then (randomized bound) one
+    integer seeds the uniform variates.
+    """
+    n_inputs = xs.shape[0]
+    step = -(-n // CURTAILMENT_BLOCKS)
+    sizes = [min(step, n - start) for start in range(0, n, step)]
+    n_a = np.zeros(n_inputs, dtype=np.int64)
+    seen = np.zeros(n_inputs, dtype=np.int64)
+    with _progress(progress, n_inputs * (n0 + n), "certify") as advance:
+        selection = smoothing.counts(xs, n0, batch_size=batch_size, rng=rng, advance=advance)
+        top = np.argmax(selection, axis=1).astype(np.int64)
+        call_seed = int(rng.integers(0, 2**63 - 1))
+        u = uniforms(xs, int(rng.integers(0, 2**63 - 1))) if bound != "clopper-pearson" else None
+        active = np.arange(n_inputs)
+        for k, size in enumerate(sizes):
+            if active.size == 0:
+                break
+            n_a[active] += _block_counts(
+                smoothing, xs[active], top[active], size, block_seed(call_seed, k + 1),
+                batch_size, advance,
+            )
+            seen[active] += size
+            if early_stop:
+                # CERTIFY abstains at the end whatever the remaining draws give: stop drawing
+                failures = seen[active] - n_a[active]
+                u_active = None if u is None else u[active]
+                best = lower_bound(n - failures, n, alpha, bound, u_active)
+                active = active[best >= 0.5]
+    complete = seen == n
+    p_lower = np.zeros(n_inputs, dtype=np.float64)
+    if complete.any():
+        p_lower[complete] = lower_bound(
+            n_a[complete], n, alpha, bound, None if u is None else u[complete]
+        )
+    abstain = p_lower < 0.5
+    labels = np.where(abstain, np.int64(-1), top).astype(np.int64)
+    radii = np.where(abstain, 0.0, certified_radius(p_lower, smoothing.sigma)).astype(np.float64)
+    return labels, radii
