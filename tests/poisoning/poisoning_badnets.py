@@ -88,17 +88,18 @@ def torch_cnn(data: Digits, seed: int, epochs: int = 30) -> Any:
 
 
 def keras_mlp(data: Digits, seed: int, epochs: int = 40) -> Any:
-    """A Keras MLP (Flatten, Dense(64, relu), Dense(10) logits) as a KerasClassifier, inputs
+    """A Keras MLP (Flatten, Dense(64, relu), Dense(10) logits; L2 penalty 1e-4) as a KerasClassifier, inputs
     ``(8, 8)``."""
     import keras
 
     from trustml.adapters.tensorflow import KerasClassifier
 
     init = keras.initializers.GlorotUniform(seed=seed)
+    reg = keras.regularizers.L2(1e-4)
     model = keras.Sequential([
         keras.Input((8, 8)), keras.layers.Flatten(),
-        keras.layers.Dense(64, activation="relu", kernel_initializer=init),
-        keras.layers.Dense(10, kernel_initializer=init),
+        keras.layers.Dense(64, activation="relu", kernel_initializer=init, kernel_regularizer=reg),
+        keras.layers.Dense(10, kernel_initializer=init, kernel_regularizer=reg),
     ])
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -108,13 +109,13 @@ def keras_mlp(data: Digits, seed: int, epochs: int = 40) -> Any:
 
 
 def sklearn_mlp(data: Digits, seed: int) -> Any:
-    """scikit-learn's MLPClassifier (64 hidden units) as a SklearnMLPClassifier, inputs
+    """scikit-learn's MLPClassifier (64 hidden units, L2 penalty 0.1) as a SklearnMLPClassifier, inputs
     ``(8, 8)``; ``warm_start`` so that unlearning fine-tunes instead of refitting."""
     from sklearn.neural_network import MLPClassifier
 
     from trustml.adapters.sklearn import wrap
 
-    model = MLPClassifier((64,), max_iter=300, random_state=seed)
+    model = MLPClassifier((64,), alpha=0.1, max_iter=300, random_state=seed)
     model.fit(data.x_train.reshape(len(data.x_train), -1), data.y_train)
     model.set_params(warm_start=True, max_iter=20)
     return wrap(model, clip_values=(0.0, 1.0), input_shape=(8, 8))

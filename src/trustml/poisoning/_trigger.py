@@ -327,7 +327,7 @@ def reverse_engineer_trigger(
         result_mask, result_pattern, success = best
         found = True
     return TriggerResult(
-        mask=np.asarray(result_mask, dtype=np.float32),
+        mask=np.clip(result_mask, 0.0, 1.0).astype(np.float32),
         pattern=np.asarray(np.broadcast_to(result_pattern, space.input_shape), dtype=np.float32),
         attack_success=float(success),
         steps=steps_run,
