@@ -32,7 +32,7 @@ from trustml.errors import ParameterError, ParameterTypeError
 if TYPE_CHECKING:
     from trustml.protocols import ActivationTransforms
 
-__all__ = ["ActivationTransform", "transformed_activations"]
+__all__ = ["ActivationTransform", "check_transform", "transformed_activations"]
 
 
 def _bound(value: float | None, name: str) -> float | None:
@@ -136,3 +136,52 @@ def transformed_activations(
                 classifier.set_activation_transform(name, None)
         for name, transform in before.items():
             classifier.set_activation_transform(name, transform)
+
+
+def check_transform(
+    transform: object, layer: str, output_shape: tuple[int, ...] | None
+) -> ActivationTransform | None:
+    """Validate a transform for one layer (for adapters implementing
+    :class:`~trustml.protocols.ActivationTransforms`, third-party ones included).
+
+    Parameters
+    ----------
+    transform : ActivationTransform or None
+        What ``set_activation_transform`` received.
+    layer : str
+        The layer's name (for the message).
+    output_shape : tuple of int or None
+        The layer's output shape for one sample (batch axis excluded); None checks the type
+        only.
+
+    Returns
+    -------
+    ActivationTransform or None
+        ``transform`` itself.
+
+    Raises
+    ------
+    ParameterTypeError
+        ``transform`` is neither an :class:`ActivationTransform` nor None.
+    ParameterError
+        ``transform.scale`` does not broadcast to ``output_shape`` (broadcasting may not enlarge
+        the layer's output).
+    """
+    if transform is None:
+        return None
+    if not isinstance(transform, ActivationTransform):
+        raise ParameterTypeError(
+            f"transform: expected an ActivationTransform or None, got {type(transform).__name__}"
+        )
+    if transform.scale is not None and output_shape is not None:
+        shape = tuple(int(d) for d in output_shape)
+        try:
+            fits = np.broadcast_shapes(transform.scale.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ParameterError(
+                f"transform: expected a scale broadcastable to the output shape {shape} of layer "
+                f"{layer!r} (one sample), got a scale of shape {transform.scale.shape}"
+            )
+    return transform

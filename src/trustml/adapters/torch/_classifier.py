@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from trustml.adapters.torch import _compute, _noise, _persistence, _training
+from trustml.activations import ActivationTransform
+from trustml.adapters.torch import _compute, _noise, _persistence, _training, _transforms
 from trustml.adapters.torch._core import Core
 from trustml.adapters.torch._device import resolve_device
 from trustml.adapters.torch._layers import execution_order
@@ -72,8 +73,8 @@ class PyTorchClassifier:
 
     Capabilities: :class:`~trustml.protocols.Classifier`, :class:`~trustml.protocols.Fittable`,
     :class:`~trustml.protocols.LossGradients`, :class:`~trustml.protocols.ClassGradients`,
-    :class:`~trustml.protocols.NeuralNetwork` and the randomized-smoothing fast path
-    :class:`~trustml.protocols.NoisyCounter` (Cohen, Rosenfeld, Kolter, "Certified Adversarial
+    :class:`~trustml.protocols.NeuralNetwork`, :class:`~trustml.protocols.ActivationTransforms`
+    and the randomized-smoothing fast path :class:`~trustml.protocols.NoisyCounter` (Cohen, Rosenfeld, Kolter, "Certified Adversarial
     Robustness via Randomized Smoothing", ICML 2019). Names follow IBM's Adversarial Robustness
     Toolbox (ART); the differences from ART are listed in ``docs/adapters/torch.md``.
 
@@ -493,6 +494,53 @@ class PyTorchClassifier:
             self._core, self.layer_names, x, layer, batch_size, framework, training_mode
         )
 
+    # ------------------------------------------------------------------ ActivationTransforms
+
+    @property
+    def activation_transforms(self) -> dict[str, ActivationTransform]:
+        """The installed activation transforms, keyed by layer name (a new dict)."""
+        return dict(self._core.transforms)
+
+    def set_activation_transform(
+        self, layer: int | str, transform: ActivationTransform | None
+    ) -> None:
+        """Install ``transform`` at ``layer``'s output, replacing any there; None removes it.
+
+        While installed, every call (``predict``, ``compute_loss``, ``loss_gradient``,
+        ``class_gradient``, ``get_activations`` of that layer and later ones, ``fit``,
+        ``count_noisy_predictions``) runs the layer's output through
+        ``clamp(a, clip_min, clip_max) * scale`` inside the forward pass, through a forward hook
+        registered for the call and removed after it; gradients flow through it. The module
+        itself is never changed. A module called several times per forward pass is transformed
+        at its first call (the one :meth:`get_activations` returns); a layer returning a tuple
+        has its first element transformed. Serves Neural Cleanse pruning (Wang et al., IEEE S&P
+        2019) and ReAct (Sun et al., NeurIPS 2021); see :mod:`trustml.activations`.
+
+        Parameters
+        ----------
+        layer : int or str
+            An index into :attr:`layer_names` or a dotted name.
+        transform : ActivationTransform or None
+            Its ``scale`` must broadcast to one sample's output of the layer (e.g. ``(units,)``,
+            or ``(channels, 1, 1)`` for a channels-first convolution).
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer, a layer whose output is not a floating tensor, or a ``scale`` that
+            does not broadcast to its output shape; nothing is installed.
+        ParameterTypeError
+            ``transform`` is not an ActivationTransform or None; ``layer`` neither int nor str.
+        """
+        name, module = _compute.resolve_layer(self._core, self.layer_names, layer)
+        checked = _transforms.validated(self._core, name, module, transform)
+        if checked is None:
+            self._core.transforms.pop(name, None)
+        else:
+            self._core.transforms[name] = checked
+
+    # ------------------------------------------------------------------ layer-mode overrides
+
     def set_dropout(self, train: bool | None) -> None:
         """Run every dropout layer in train (True) or eval (False) mode in later calls, whatever
         ``training_mode`` says; None removes the override. The model itself is not changed
@@ -651,12 +699,14 @@ class PyTorchClassifier:
 
     def set_params(self, **params: Any) -> PyTorchClassifier:
         """Change constructor parameters; everything is validated as in the constructor before
-        anything changes.
+        anything changes. The installed activation transforms are kept (checked against the new
+        settings).
 
         Raises
         ------
         ParameterError
-            An unknown parameter name; or as the constructor.
+            An unknown parameter name; a kept activation transform that no longer fits its layer;
+            or as the constructor.
         """
         unknown = sorted(set(params) - set(_PARAMS))
         if unknown:
@@ -670,6 +720,8 @@ class PyTorchClassifier:
             merged["preprocessing"] = (std.subtrahend.squeeze(), std.divisor.squeeze())
         fresh = PyTorchClassifier(**merged)
         fresh._core.overrides = self._core.overrides
+        for name, transform in self._core.transforms.items():  # raises before any change
+            fresh.set_activation_transform(name, transform)
         self.__dict__.update(fresh.__dict__)
         return self
 
@@ -682,8 +734,9 @@ class PyTorchClassifier:
 
     def clone_for_refitting(self, seed: SeedLike = None) -> PyTorchClassifier:
         """A new classifier with a deep copy of the model, re-initialised (:meth:`reset`), and a
-        fresh optimizer of the same class and parameter-group settings over the copy's parameters.
-        The original is unchanged."""
+        fresh optimizer of the same class and parameter-group settings over the copy's parameters;
+        the activation transforms and layer-mode overrides are kept. The original is
+        unchanged."""
         model = copy.deepcopy(self._core.model)
         optimizer = None
         if self._optimizer is not None:
@@ -692,6 +745,7 @@ class PyTorchClassifier:
                   "optimizer": optimizer}
         clone = PyTorchClassifier(**params)
         clone._core.overrides = dict(self._core.overrides)
+        clone._core.transforms = dict(self._core.transforms)  # same architecture, same names
         clone.reset(seed)
         return clone
 

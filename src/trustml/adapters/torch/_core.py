@@ -7,17 +7,20 @@ operation modules (``_compute``, ``_noise``, ``_training``, ``_persistence``) ar
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
+from trustml.activations import ActivationTransform
 from trustml.adapters.torch._device import model_dtype
 from trustml.adapters.torch._inputs import as_labels, to_numpy
 from trustml.adapters.torch._pipeline import Pipeline
 from trustml.adapters.torch._state import model_mode, reduction_none
+from trustml.adapters.torch._transforms import installed
 from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
 from trustml.preprocessing import PreprocessingChain
 
@@ -36,6 +39,7 @@ class Core:
     chain: PreprocessingChain
     pipeline: Pipeline
     overrides: dict[str, bool] = field(default_factory=dict)
+    transforms: dict[str, ActivationTransform] = field(default_factory=dict)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -43,7 +47,8 @@ class Core:
         return model_dtype(self.model)
 
     def mode(self, training_mode: bool) -> AbstractContextManager[None]:
-        """Train/eval mode for one call, with the layer overrides, restored afterwards.
+        """Train/eval mode for one call, with the layer overrides, restored afterwards; the
+        activation transforms installed as forward hooks for the call, removed afterwards.
 
         Raises
         ------
@@ -52,7 +57,16 @@ class Core:
         """
         if not isinstance(training_mode, (bool, np.bool_)):
             raise ParameterTypeError(f"training_mode: expected a bool, got {training_mode!r}")
-        return model_mode(self.model, bool(training_mode), self.overrides)
+        if not self.transforms:
+            return model_mode(self.model, bool(training_mode), self.overrides)
+        return self._call_state(bool(training_mode))
+
+    @contextmanager
+    def _call_state(self, training: bool) -> Iterator[None]:
+        with model_mode(self.model, training, self.overrides), installed(
+            self.model, self.transforms
+        ):
+            yield
 
     def scores(self, xb: torch.Tensor) -> torch.Tensor:
         """Model output for a raw batch on the device (defences, standardisation, model), checked
