@@ -56,7 +56,7 @@ def digits(seed: int, poison_fraction: float = 0.1) -> Digits:
     x_tr, y_tr = x[tr].copy(), y[tr].copy()
     if poison_fraction > 0:
         candidates = np.flatnonzero(y_tr != TARGET)
-        n_poison = int(round(poison_fraction * len(x_tr)))
+        n_poison = round(poison_fraction * len(x_tr))
         chosen = rng.choice(candidates, size=n_poison, replace=False)
         x_tr[chosen] = stamp(x_tr[chosen])
         y_tr[chosen] = TARGET

@@ -54,7 +54,8 @@ def unit_means(activations: NDArray[Any], channels_first: bool) -> NDArray[np.fl
         a = a[:, None]
     axis = 1 + _unit_axis(a.shape[1:], channels_first)
     a = np.moveaxis(a, axis, 1)
-    return a.reshape(a.shape[0], a.shape[1], -1).mean(axis=2)
+    out: NDArray[np.float64] = a.reshape(a.shape[0], a.shape[1], -1).mean(axis=2)
+    return out
 
 
 def rank_units(
@@ -97,7 +98,7 @@ def prune(
     """
     net: ActivationTransforms = model
     n_units = len(ranking)
-    limit = int(math.floor(max_fraction * n_units + 1e-9))
+    limit = math.floor(max_fraction * n_units + 1e-9)
     rate = success()
     pruned = 0
     while rate > stop_below and pruned < limit:
@@ -124,7 +125,8 @@ def filter_scores(
 ) -> NDArray[np.float64]:
     """``(N,)`` mean activation over the filter's units."""
     acts = model.get_activations(x, state.layer, batch_size=batch_size)
-    return unit_means(acts, state.channels_first)[:, state.units].mean(axis=1)
+    out: NDArray[np.float64] = unit_means(acts, state.channels_first)[:, state.units].mean(axis=1)
+    return out
 
 
 def success_of(model: Classifier, x: NDArray[Any], targets: NDArray[np.int64],

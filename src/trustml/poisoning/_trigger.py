@@ -30,8 +30,8 @@ from trustml.protocols import Classifier, LossGradients
 
 __all__ = [
     "DifferentiableClassifier",
-    "TriggerSpace",
     "TriggerResult",
+    "TriggerSpace",
     "objective_gradient",
     "penalty",
     "reverse_engineer_trigger",
@@ -99,7 +99,7 @@ class TriggerSpace:
     def apply(self, x: NDArray[Any], mask: NDArray[Any], pattern: NDArray[Any]) -> NDArray[Any]:
         """``(1 - m) * x + m * p`` for a batch ``x`` ``(N, *input_shape)``, in ``x``'s dtype."""
         m = self.expand(np.asarray(mask, dtype=np.float64))
-        out = (1.0 - m) * x + m * np.asarray(pattern, dtype=np.float64)
+        out: NDArray[Any] = (1.0 - m) * x + m * np.asarray(pattern, dtype=np.float64)
         return out.astype(x.dtype if x.dtype.kind == "f" else np.float32, copy=False)
 
 

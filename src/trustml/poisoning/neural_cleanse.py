@@ -13,9 +13,9 @@ from __future__ import annotations
 import copy
 import importlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -125,7 +125,7 @@ class NeuralCleanse:
         *,
         steps: int = 1000,
         init_cost: float = 1e-3,
-        norm: int | float | str = 1,
+        norm: float | str = 1,
         learning_rate: float = 0.1,
         attack_success_threshold: float = 0.99,
         patience: int = 5,
@@ -353,7 +353,7 @@ class NeuralCleanse:
         unlearning_epochs: int = 1,
         max_pruned_fraction: float = 0.3,
         pruning_stop: float = 0.01,
-        filter_fraction: float = 0.01,
+        filter_fraction: float = 0.05,
         false_positive_rate: float = 0.05,
     ) -> dict[str, dict[str, float]]:
         """Mitigate the flagged backdoors (Sec. VI), in the order given.
@@ -364,9 +364,11 @@ class NeuralCleanse:
         :attr:`layer` that the reversed trigger activates most, one at a time, until the trigger's
         success on ``x_val`` is at most ``pruning_stop`` or ``max_pruned_fraction`` of the units
         are silenced. ``"filtering"`` (needs ``NeuralNetwork``): flag an input when its mean
-        activation over the top ``filter_fraction`` of those units (at least one) exceeds the
-        ``1 - false_positive_rate`` quantile of clean inputs; :meth:`predict` then returns the
-        abstain row for it.
+        activation over the top ``filter_fraction`` of those units (at least one; not a pruned
+        one) exceeds the ``1 - false_positive_rate`` quantile of the same score on all of
+        ``x_val`` (clean inputs of every label); :meth:`predict` then returns the abstain row for
+        it. The paper filters on the top 1% of a layer of thousands of units; the default of 5%
+        keeps several units in small layers.
 
         Everything happens on a deep copy of the classifier; the user's model is never modified.
         The flagged labels and triggers are those of :attr:`last_report` (:meth:`detect` runs
@@ -445,9 +447,9 @@ class NeuralCleanse:
                 assert ranking is not None
                 silenced = set(self._silenced(work, layer))
                 keep = np.array([u for u in ranking if int(u) not in silenced], dtype=np.int64)
-                top = keep[: max(1, int(math.ceil(frac_f * len(ranking))))]
+                top = keep[: max(1, math.ceil(frac_f * len(ranking)))]
                 state = mit.FilterState(layer, top, 0.0, cf)
-                scores = mit.filter_scores(work, state, clean, 128)  # type: ignore[arg-type]
+                scores = mit.filter_scores(work, state, x, 128)  # type: ignore[arg-type]
                 threshold = float(np.quantile(scores, 1.0 - fpr))
                 filt = mit.FilterState(layer, top, threshold, cf)
                 flagged = mit.filter_scores(work, filt, backdoor, 128)  # type: ignore[arg-type]
@@ -487,7 +489,7 @@ class NeuralCleanse:
             ``(N,)`` int64.
         """
         scores = self.predict(x, batch_size=batch_size)
-        labels = np.argmax(scores, axis=1).astype(np.int64)
+        labels: NDArray[np.int64] = np.argmax(scores, axis=1).astype(np.int64)
         labels[~scores.any(axis=1)] = -1
         return labels
 
@@ -510,7 +512,7 @@ class NeuralCleanse:
     def _copy(self, model: DifferentiableClassifier) -> DifferentiableClassifier:
         try:
             return copy.deepcopy(model)
-        except Exception as exc:  # noqa: BLE001 - any failure means: cannot copy
+        except Exception as exc:
             raise CapabilityError(
                 f"classifier: mitigation works on a deep copy, but copy.deepcopy of "
                 f"{type(model).__name__} failed ({type(exc).__name__}: {exc})"
