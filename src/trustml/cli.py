@@ -20,6 +20,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("trustml.demo", "train, wrap, check and certify a model on scikit-learn's digits"),
     "check": ("trustml.conformance.cli", "run the conformance kit on an adapter factory"),
     "certify": ("trustml.certification.cli", "certify a model with randomized smoothing"),
+    "audit": ("trustml.poisoning.cli", "scan a model for backdoors with Neural Cleanse"),
 }
 
 
