@@ -75,7 +75,7 @@ def test_poisoning_art_methods(planted: Any) -> None:
     nc = NeuralCleanse(clf, seed=0, **FAST)
     outliers = nc.outlier_detection(x, y)
     assert [label for label, _, _ in outliers] == [0]
-    label, mask, pattern = outliers[0]
+    _, mask, pattern = outliers[0]
     assert mask.shape == (6, 6) and pattern.shape == (1, 6, 6)
     clean, backdoor, labels = nc.backdoor_examples(x, y)
     keep = y != 0

@@ -27,7 +27,7 @@ def test_poisoning_anomaly_index_agrees_with_scipy_mad(norms: list[float]) -> No
 
 def test_poisoning_outliers_flag_only_small_norms() -> None:
     norms = [10.0, 11.0, 9.5, 10.5, 9.8, 10.2, 1.0, 40.0]
-    idx, median, mad = anomaly_indices(norms)
+    idx, _, _ = anomaly_indices(norms)
     assert idx[6] > 2 and idx[7] > 2
     assert flag_outliers(norms) == [6]  # the large trigger (label 7) is not a backdoor
     assert flag_outliers(norms, threshold=1e6) == []
