@@ -117,7 +117,7 @@ def sklearn_mlp(data: Digits, seed: int) -> Any:
 
     model = MLPClassifier((64,), alpha=0.1, max_iter=300, random_state=seed)
     model.fit(data.x_train.reshape(len(data.x_train), -1), data.y_train)
-    model.set_params(warm_start=True, max_iter=20)
+    model.set_params(warm_start=True, max_iter=50, n_iter_no_change=50)
     return wrap(model, clip_values=(0.0, 1.0), input_shape=(8, 8))
 
 
