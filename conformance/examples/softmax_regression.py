@@ -1,12 +1,15 @@
 """A third-party adapter written against trustml's protocols alone: softmax regression in numpy.
 
 It has no trustml base class: it *is* a ``NeuralNetworkClassifier`` (Classifier, Fittable,
-LossGradients, ClassGradients, NeuralNetwork) because it has the members, with analytic gradients.
+LossGradients, ClassGradients, NeuralNetwork) and has ``ActivationTransforms`` on its logits
+because it has the members, with analytic gradients.
 It passes the conformance kit (``trustml check conformance/examples/softmax_regression.py:make``)
 and is type-checked by ``mypy --strict`` as a user's code would be.
 
 Model: ``z = (flatten(x) - subtrahend) / divisor``, ``logits = z W + b``,
-``p = softmax(logits)``; loss: per-sample cross-entropy ``-log p_y``. Everything is computed in
+``p = softmax(logits)``; loss: per-sample cross-entropy ``-log p_y``. An activation transform
+``T`` at ``"logits"`` makes every computation use ``T(z W + b)`` (gradients multiplied by
+``scale`` and the clip's indicator). Everything is computed in
 float64; ``predict`` returns float32 as the protocol says, the losses and gradients float64.
 """
 
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml.activations import ActivationTransform, check_transform
 from trustml.errors import ParameterError
 from trustml.labels import to_index, to_one_hot
 from trustml.preprocessing import Standardisation
@@ -77,6 +81,7 @@ class SoftmaxRegression:
         d = int(np.prod(self._input_shape))
         self.weights: NDArray[np.float64] = 0.01 * self._rng.standard_normal((d, nb_classes))
         self.bias: NDArray[np.float64] = np.zeros(nb_classes)
+        self._transform: ActivationTransform | None = None
 
     # -- metadata -----------------------------------------------------------------------------
     @property
@@ -109,9 +114,36 @@ class SoftmaxRegression:
         out: NDArray[np.float64] = self._std.apply(raw).reshape(raw.shape[0], self.weights.shape[0])
         return out
 
-    def _logits(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _raw_logits(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
         out: NDArray[np.float64] = z @ self.weights + self.bias
         return out
+
+    def _apply_transform(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
+        t = self._transform
+        if t is None:
+            return raw
+        out: NDArray[np.float64] = t.apply(raw)
+        return out
+
+    def _logits(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The logits, through the activation transform when one is installed."""
+        return self._apply_transform(self._raw_logits(z))
+
+    def _dlogits(self, z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """d transformed logit / d raw logit, elementwise ``(N, K)``: scale times the clip's
+        indicator (ones without a transform)."""
+        t = self._transform
+        raw = self._raw_logits(z)
+        d = np.ones_like(raw)
+        if t is None:
+            return d
+        if t.clip_min is not None:
+            d = d * (raw >= t.clip_min)
+        if t.clip_max is not None:
+            d = d * (raw <= t.clip_max)
+        if t.scale is not None:
+            d = d * t.scale.astype(np.float64)
+        return d
 
     def _to_input(self, grad_z: NDArray[np.float64]) -> NDArray[np.float64]:
         """Chain a gradient w.r.t. the standardised features back to the raw input."""
@@ -148,7 +180,7 @@ class SoftmaxRegression:
         z = self._features(x)
         onehot = to_one_hot(y, self._nb_classes, n=z.shape[0]).astype(np.float64)
         p = _softmax(self._logits(z))
-        return self._to_input((p - onehot) @ self.weights.T)
+        return self._to_input(((p - onehot) * self._dlogits(z)) @ self.weights.T)
 
     def class_gradient(
         self, x: ArrayLike, label: int | ArrayLike | None = None
@@ -159,9 +191,11 @@ class SoftmaxRegression:
         z = self._features(x)
         n = z.shape[0]
         p = _softmax(self._logits(z))
-        # d p_k / d z = p_k (W[:, k] - W p)
-        mean_w = p @ self.weights.T  # (N, d)
-        full = p[:, :, None] * (self.weights.T[None, :, :] - mean_w[:, None, :])  # (N, K, d)
+        # d p_k / d z = p_k (D_k W[:, k] - sum_j p_j D_j W[:, j]), D = d logit / d raw logit
+        dl = self._dlogits(z)
+        mean_w = (p * dl) @ self.weights.T  # (N, d)
+        cols = dl[:, :, None] * self.weights.T[None, :, :]  # (N, K, d)
+        full = p[:, :, None] * (cols - mean_w[:, None, :])
         if label is None:
             return self._to_input(full)
         if isinstance(label, (int, np.integer)):
@@ -206,11 +240,26 @@ class SoftmaxRegression:
         logits = self._logits(self._features(x))
         return logits if index == 0 else _softmax(logits)
 
+    # -- activation transforms ----------------------------------------------------------------
+    @property
+    def activation_transforms(self) -> dict[str, ActivationTransform]:
+        """``{"logits": transform}`` when one is installed, else empty."""
+        return {} if self._transform is None else {"logits": self._transform}
+
+    def set_activation_transform(
+        self, layer: int | str, transform: ActivationTransform | None
+    ) -> None:
+        """Install (or, with None, remove) a transform of the logits; the probabilities are the
+        loss's own output and take none (ParameterError)."""
+        if self._layer_index(layer) != 0:
+            raise ParameterError(f"layer: expected 'logits' (index 0), got {layer!r}")
+        self._transform = check_transform(transform, "logits", (self._nb_classes,))
+
     # -- training -----------------------------------------------------------------------------
     def _step(self, x: ArrayLike, y: ArrayLike) -> None:
         z = self._features(x)
         onehot = to_one_hot(y, self._nb_classes, n=z.shape[0]).astype(np.float64)
-        err = (_softmax(self._logits(z)) - onehot) / max(1, z.shape[0])
+        err = (_softmax(self._logits(z)) - onehot) * self._dlogits(z) / max(1, z.shape[0])
         self.weights = self.weights - self.learning_rate * (z.T @ err)
         self.bias = self.bias - self.learning_rate * err.sum(axis=0)
 

@@ -48,7 +48,7 @@ def _bound(value: float | None, name: str) -> float | None:
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class ActivationTransform:
     """``a -> clip(a, clip_min, clip_max) * scale`` on one layer's output.
 
@@ -72,6 +72,19 @@ class ActivationTransform:
     scale: NDArray[np.float32] | None = None
     clip_min: float | None = None
     clip_max: float | None = None
+
+    def __init__(
+        self,
+        scale: ArrayLike | None = None,
+        clip_min: float | None = None,
+        clip_max: float | None = None,
+    ) -> None:
+        # the stored field is a float32 array; the constructor takes any array_like (a list, a
+        # float64 array), as documented
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "clip_min", clip_min)
+        object.__setattr__(self, "clip_max", clip_max)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         lo = _bound(self.clip_min, "clip_min")

@@ -261,7 +261,9 @@ class ActivationTransforms(Protocol):
     that layer and of every later one, ``fit``) uses the transformed output, and gradients flow
     through it (the clip's gradient is 0 outside its bounds). The wrapped framework model's own
     weights and structure are never modified: removing the transform gives back bit-identical
-    outputs.
+    outputs. An adapter whose framework trains the model with its own code, which cannot apply
+    a transform (scikit-learn's ``MLPClassifier.fit``), raises ``ParameterError`` from ``fit``
+    while a transform is installed instead of training without it.
     """
 
     @property

@@ -339,6 +339,55 @@ class IgnoresSeed(_Certifier):
         return super().certify(x, n, batch_size=batch_size, seed=None)
 
 
+class TransformScalesBeforeClip(SoftmaxRegression):
+    """Activation transform in the wrong order: ``clip(a * scale)`` instead of
+    ``clip(a) * scale``."""
+
+    def _apply_transform(self, raw: Any) -> Any:
+        t = self._transform
+        if t is None:
+            return raw
+        scaled = raw if t.scale is None else raw * t.scale
+        return np.clip(scaled, t.clip_min, t.clip_max)
+
+
+class TransformOnlyInActivations(SoftmaxRegression):
+    """The transform changes what get_activations returns, not the forward pass of predict."""
+
+    def predict(self, x: Any, batch_size: int = 128) -> Any:
+        from softmax_regression import _softmax
+
+        return _softmax(self._raw_logits(self._features(x))).astype(np.float32)
+
+
+class TransformRemovalIgnored(SoftmaxRegression):
+    """``set_activation_transform(layer, None)`` keeps the transform installed."""
+
+    def set_activation_transform(self, layer: Any, transform: Any) -> None:
+        if transform is not None:
+            super().set_activation_transform(layer, transform)
+
+
+class TransformBadLayerAccepted(SoftmaxRegression):
+    """An unknown layer silently installs the transform at the logits."""
+
+    def set_activation_transform(self, layer: Any, transform: Any) -> None:
+        if isinstance(layer, str) and layer not in self.layer_names or (
+            isinstance(layer, int) and layer >= len(self.layer_names)
+        ):
+            layer = 0
+        super().set_activation_transform(layer, transform)
+
+
+TRANSFORM_MUTANTS: dict[type, str] = {
+    TransformScalesBeforeClip: "transforms_activations_reference",
+    TransformOnlyInActivations: "transforms_inside_forward",
+    TransformRemovalIgnored: "transforms_removal",
+    TransformBadLayerAccepted: "transforms_bad_input",
+}
+"""ActivationTransforms mutant -> the one transforms_* check that catches it (and no other)."""
+
+
 SOFTMAX_MUTANTS: dict[type, str] = {
     FlippedGradient: "loss_gradient_finite_differences",
     GradientSkipsPreprocessing: "loss_gradient_preprocessing",
@@ -368,6 +417,7 @@ SOFTMAX_MUTANTS: dict[type, str] = {
     WrapsClassLabel: "class_gradient_bad_label",
     FitRejectsOneHot: "fit_learns",
     NoFitGenerator: "honesty_partial_capability",
+    **TRANSFORM_MUTANTS,
 }
 """Softmax-regression mutant -> the check that must catch it."""
 

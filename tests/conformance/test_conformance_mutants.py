@@ -6,6 +6,7 @@ import pytest
 from conformance_mutants import (
     CERTIFIER_MUTANTS,
     SOFTMAX_MUTANTS,
+    TRANSFORM_MUTANTS,
     _Certifier,
     build,
     build_certifier,
@@ -36,3 +37,10 @@ def test_certifier_mutant_is_caught(mutant: type) -> None:
     report = check_estimator(build_certifier(mutant), verbose=False)
     catcher = CERTIFIER_MUTANTS[mutant]
     assert catcher in report.failed, report.to_markdown()
+
+
+@pytest.mark.parametrize("mutant", list(TRANSFORM_MUTANTS), ids=lambda m: m.__name__)
+def test_transform_mutant_is_caught_by_its_check_only(mutant: type) -> None:
+    report = check_estimator(build(mutant), verbose=False)
+    caught = {c for c in report.failed if c.startswith("transforms_")}
+    assert caught == {TRANSFORM_MUTANTS[mutant]}, report.to_markdown()

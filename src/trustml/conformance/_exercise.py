@@ -145,6 +145,21 @@ def wrapped_models(est: object, depth: int = 3) -> dict[str, Any]:
     return found
 
 
+def _patched_blocks(block: Any) -> int:
+    """Gluon blocks (``block`` and its descendants) whose ``forward`` is an instance attribute."""
+    seen: set[int] = set()
+    stack = [block]
+    count = 0
+    while stack:
+        b = stack.pop()
+        if id(b) in seen:
+            continue
+        seen.add(id(b))
+        count += "forward" in vars(b)
+        stack.extend(getattr(b, "_children", {}).values())
+    return count
+
+
 def framework_state(est: object) -> dict[str, Any]:
     """Modes, hooks and global switches of the wrapped framework models (found by
     :func:`wrapped_models`), read structurally: frameworks are only consulted when they are
@@ -168,6 +183,11 @@ def framework_state(est: object) -> dict[str, Any]:
         layers = getattr(model, "layers", None)
         if isinstance(layers, list) and all(hasattr(layer, "trainable") for layer in layers):
             state[f"{name} layer trainable flags"] = tuple(bool(layer.trainable) for layer in layers)
+            state[f"{name} layers with an instance-level call"] = tuple(
+                layer.name for layer in layers if "call" in vars(layer))
+        children = getattr(model, "_children", None)
+        if isinstance(children, dict) and hasattr(model, "register_forward_hook"):  # Gluon
+            state[f"{name} blocks with an instance-level forward"] = _patched_blocks(model)
     if torch is not None and hasattr(torch, "is_grad_enabled"):
         state["torch.is_grad_enabled()"] = bool(torch.is_grad_enabled())
         state["torch.get_default_dtype()"] = str(torch.get_default_dtype())

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from trustml.protocols import (
+    ActivationTransforms,
     Certifier,
     ClassGradients,
     Classifier,
@@ -44,6 +45,7 @@ CAPABILITIES: dict[str, type] = {
     "NeuralNetwork": NeuralNetwork,
     "DecisionTrees": DecisionTrees,
     "Certifier": Certifier,
+    "ActivationTransforms": ActivationTransforms,
     "Any": object,
     "Fittable": Fittable,
 }
@@ -120,6 +122,7 @@ _CHECK_MODULES = (
     "_checks_predict",
     "_checks_gradients",
     "_checks_activations",
+    "_checks_transforms",
     "_checks_trees",
     "_checks_certify",
     "_checks_honesty",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml.activations import ActivationTransform, check_transform
 from trustml.adapters.mxnet._environment import ensure_mxnet, model_parameters, resolve_ctx
 from trustml.errors import LabelError, ParameterError, ParameterTypeError
 from trustml.labels import check_nb_classes, to_index, to_one_hot
@@ -47,7 +48,8 @@ class MXNetClassifier:
     Capabilities: :class:`~trustml.protocols.Classifier`, :class:`~trustml.protocols.Fittable`,
     :class:`~trustml.protocols.LossGradients`, :class:`~trustml.protocols.ClassGradients`,
     :class:`~trustml.protocols.NeuralNetwork` (together,
-    :class:`~trustml.protocols.NeuralNetworkClassifier`). Needs the ``mxnet`` extra, which lives in
+    :class:`~trustml.protocols.NeuralNetworkClassifier`) and
+    :class:`~trustml.protocols.ActivationTransforms`. Needs the ``mxnet`` extra, which lives in
     its own environment (mxnet 1.9.1 imports only with numpy < 1.24).
 
     Parameters
@@ -434,6 +436,51 @@ class MXNetClassifier:
         if framework:
             return parts[0] if len(parts) == 1 else nd.concat(*parts, dim=0)
         return np.concatenate([p.asnumpy() for p in parts], axis=0)
+
+    # ------------------------------------------------------------------ ActivationTransforms
+
+    @property
+    def activation_transforms(self) -> dict[str, ActivationTransform]:
+        """The installed activation transforms, keyed by layer name (a new dict)."""
+        return {name: transform for name, (_, transform) in self._pipe.transforms.items()}
+
+    def set_activation_transform(
+        self, layer: int | str, transform: ActivationTransform | None
+    ) -> None:
+        """Install ``transform`` at ``layer``'s output, replacing any there; None removes it.
+
+        While installed, ``predict``, ``compute_loss``, ``loss_gradient``, ``class_gradient``,
+        ``get_activations`` (that layer and later ones) and ``fit`` run the block's output
+        through ``clip(a, clip_min, clip_max) * scale`` inside the forward pass (its ``forward``
+        wrapped for the pass, then restored), recorded by autograd so gradients flow through it;
+        the network's parameters, children and hybridize flags are never changed. While any
+        transform is installed the network runs imperatively (a hybridized network's cached
+        graph never calls its children), which is slower. A block called several times per
+        forward pass is transformed at its first call. See :mod:`trustml.activations` (Neural
+        Cleanse pruning, Wang et al., IEEE S&P 2019; ReAct, Sun et al., NeurIPS 2021).
+
+        Parameters
+        ----------
+        layer : int or str
+            An index into :attr:`layer_names` or a dotted name from it.
+        transform : ActivationTransform or None
+            Its ``scale`` must broadcast to one sample's output of the block (e.g. ``(units,)``,
+            or ``(channels, 1, 1)`` for a channels-first convolution).
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer, or a ``scale`` that does not broadcast to the block's output shape;
+            nothing is installed.
+        ParameterTypeError
+            ``transform`` is not an ActivationTransform or None.
+        """
+        name = self._layer_name(layer)
+        checked = check_transform(transform, name, self._layer_shapes[name])
+        if checked is None:
+            self._pipe.transforms.pop(name, None)
+        else:
+            self._pipe.transforms[name] = (self._blocks[name], checked)
 
     # ------------------------------------------------------------------ Fittable
 

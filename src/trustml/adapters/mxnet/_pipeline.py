@@ -18,7 +18,7 @@ import numpy as np
 from mxnet import autograd, gluon, nd
 from numpy.typing import NDArray
 
-from trustml.adapters.mxnet import _layers
+from trustml.adapters.mxnet import _layers, _transforms
 from trustml.errors import ParameterError
 from trustml.preprocessing import Standardisation
 
@@ -64,6 +64,8 @@ class Pipeline:
         self._sparse_labels = bool(getattr(loss, "_sparse_label", False))
         self._first_param = params[0] if params else None
         self._std_cache: dict[np.dtype[Any], tuple[nd.NDArray, nd.NDArray]] = {}
+        self.transforms: dict[str, _transforms.Slot] = {}
+        """Activation transforms: layer name -> (block, transform), applied in :meth:`scores`."""
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -96,8 +98,11 @@ class Pipeline:
         return nd.broadcast_div(nd.broadcast_sub(xb, pair[0]), pair[1])
 
     def scores(self, xb: nd.NDArray) -> nd.NDArray:
-        """The network's output on a raw (defended) batch."""
-        out: nd.NDArray = self.model(self.standardise(xb))
+        """The network's output on a raw (defended) batch, with the activation transforms
+        inside the forward pass (see :mod:`._transforms`)."""
+        inputs = self.standardise(xb)
+        with _transforms.installed(self.model, self.transforms):
+            out: nd.NDArray = self.model(inputs)
         return out
 
     def labels(self, targets: NDArray[Any]) -> nd.NDArray:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.neural_network import MLPClassifier
 
+from trustml.activations import ActivationTransform, check_transform
 from trustml.adapters.sklearn import _mlp_math as mm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
 from trustml.adapters.sklearn._generic import SklearnClassifier
@@ -25,7 +26,8 @@ class SklearnMLPClassifier:
     alone or at the end of a Pipeline of scalers.
 
     Capabilities: Classifier, Fittable, LossGradients, ClassGradients, NeuralNetwork (a
-    :class:`~trustml.protocols.NeuralNetworkClassifier`).
+    :class:`~trustml.protocols.NeuralNetworkClassifier`), and ActivationTransforms on the hidden
+    layers (:meth:`set_activation_transform`).
 
     - ``predict``: ``predict_proba`` (``(N, nb_classes)``; for binary models
       ``[1 - p, p]`` with ``p`` the logistic output unit), float32.
@@ -80,6 +82,7 @@ class SklearnMLPClassifier:
             )
         mm.check_mlp(core.final)
         self._core: SklearnCore = core
+        self._transforms: dict[str, ActivationTransform] = {}
 
     # Members shared with every scikit-learn adapter (see SklearnClassifier).
     __repr__ = SklearnClassifier.__repr__
@@ -88,9 +91,56 @@ class SklearnMLPClassifier:
     clip_values = SklearnClassifier.clip_values
     preprocessing = SklearnClassifier.preprocessing
     nb_classes = SklearnClassifier.nb_classes
-    predict = SklearnClassifier.predict
-    fit = SklearnClassifier.fit
-    fit_generator = SklearnClassifier.fit_generator
+
+    def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
+        """``model.predict_proba`` then the postprocessing defences: ``(N, nb_classes)``
+        float32. With activation transforms installed, the probabilities come from trustml's
+        own float64 forward pass (:mod:`._mlp_math`) with the transforms inside.
+
+        Raises
+        ------
+        NotFittedError, InputShapeError, InputValueError, ParameterError
+        """
+        if not self._transforms:
+            return SklearnClassifier.predict(self, x, batch_size)
+        core = self._core
+
+        def score(xb: NDArray[np.float64]) -> NDArray[np.float64]:
+            return mm.proba(self._final(), core.final_input(xb), self._by_index())
+
+        return core.predict(x, batch_size, score)
+
+    def fit(
+        self, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20,
+        **kwargs: Any,
+    ) -> None:
+        """As :meth:`SklearnClassifier.fit`.
+
+        Raises
+        ------
+        ParameterError
+            An activation transform is installed: scikit-learn trains with its own forward pass,
+            which trustml cannot change (remove the transforms, or train with another adapter).
+        InputShapeError, InputValueError, LabelError
+        """
+        self._no_transforms("fit")
+        SklearnClassifier.fit(self, x, y, batch_size, nb_epochs, **kwargs)
+
+    def fit_generator(
+        self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
+    ) -> None:
+        """As :meth:`SklearnClassifier.fit_generator`; refused like :meth:`fit` while an
+        activation transform is installed."""
+        self._no_transforms("fit_generator")
+        SklearnClassifier.fit_generator(self, generator, nb_epochs, **kwargs)
+
+    def _no_transforms(self, what: str) -> None:
+        if self._transforms:
+            raise ParameterError(
+                f"{what}: expected no activation transform installed (scikit-learn trains "
+                f"MLPClassifier with its own forward pass, which cannot apply them), got "
+                f"transforms at {sorted(self._transforms)}; remove them first"
+            )
 
     # ----------------------------------------------------------------- gradients
     def _final(self) -> Any:
@@ -111,7 +161,9 @@ class SklearnMLPClassifier:
         reduction = SklearnCore.check_reduction(reduction)
         xb = self._core.check(x, "compute_loss")
         idx = self._core.labels(y, len(xb))
-        loss, _ = mm.loss_and_gradient(self._final(), self._core.final_input(xb), idx)
+        loss, _ = mm.loss_and_gradient(
+            self._final(), self._core.final_input(xb), idx, self._by_index()
+        )
         return SklearnCore.reduce(loss, reduction)
 
     def loss_gradient(self, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
@@ -124,7 +176,7 @@ class SklearnMLPClassifier:
         xb = self._core.check(x, "loss_gradient")
         idx = self._core.labels(y, len(xb))
         z, pullback = self._core.final_input_vjp(xb)
-        _, grad = mm.loss_and_gradient(self._final(), z, idx)
+        _, grad = mm.loss_and_gradient(self._final(), z, idx, self._by_index())
         return pullback(grad)
 
     def class_gradient(
@@ -140,7 +192,7 @@ class SklearnMLPClassifier:
         xb = self._core.check(x, "class_gradient")
         chosen = self._core.class_labels(label, len(xb))
         z, pullback = self._core.final_input_vjp(xb)
-        grads = mm.class_gradient(self._final(), z, chosen)
+        grads = mm.class_gradient(self._final(), z, chosen, self._by_index())
         return SklearnCore.pull_columns(pullback, grads, self.input_shape)
 
     # ----------------------------------------------------------------- NeuralNetwork
@@ -215,9 +267,84 @@ class SklearnMLPClassifier:
         index = self._layer_index(layer)
         xb = self._core.check(x, "get_activations")
         final = self._final()
+        transforms = self._by_index()
         width = int(np.shape(final.coefs_[index])[1])
         out = np.empty((len(xb), width), dtype=np.float64)
         for start in range(0, len(xb), batch_size):
             z = self._core.final_input(xb[start : start + batch_size])
-            out[start : start + batch_size] = mm.activations(final, z)[index]
+            out[start : start + batch_size] = mm.activations(final, z, transforms)[index]
+        return out
+
+    # ----------------------------------------------------------------- ActivationTransforms
+    @property
+    def activation_transforms(self) -> dict[str, ActivationTransform]:
+        """The installed activation transforms, keyed by layer name (a new dict)."""
+        return dict(self._transforms)
+
+    def set_activation_transform(
+        self, layer: int | str, transform: ActivationTransform | None
+    ) -> None:
+        """Install ``transform`` at a hidden layer's output (after its activation), replacing any
+        there; None removes it.
+
+        While installed, ``predict`` (through trustml's own float64 forward pass instead of
+        ``predict_proba``), ``compute_loss``, ``loss_gradient``, ``class_gradient`` and
+        ``get_activations`` (that layer and later ones) use ``clip(a, clip_min, clip_max) *
+        scale``, with exact analytic gradients through the clip (indicator of the bounds,
+        included) and the scale; ``fit`` is refused (scikit-learn trains with its own forward
+        pass). The model itself is never changed. See :mod:`trustml.activations` (Neural Cleanse
+        pruning, Wang et al., IEEE S&P 2019; ReAct, Sun et al., NeurIPS 2021).
+
+        Parameters
+        ----------
+        layer : int or str
+            A hidden layer: ``"hidden_i"`` or its index in :attr:`layer_names`.
+        transform : ActivationTransform or None
+            Its ``scale`` must broadcast to ``(units,)``.
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer, the ``"output"`` layer, or a ``scale`` that does not broadcast to the
+            layer's ``(units,)``; nothing is installed.
+        ParameterTypeError
+            ``transform`` is not an ActivationTransform or None; ``layer`` neither int nor str.
+        """
+        index = self._layer_index(layer)
+        name = self.layer_names[index]
+        if name == "output":
+            raise ParameterError(
+                "layer: expected a hidden layer (the output activation belongs to the loss), got "
+                f"{layer!r}"
+            )
+        if transform is None:
+            self._transforms.pop(name, None)
+            return
+        self._transforms[name] = self._checked(name, index, transform)
+
+    def _width(self, index: int) -> int:
+        final = self._core.final
+        if hasattr(final, "coefs_"):
+            return int(np.shape(final.coefs_[index])[1])
+        sizes = final.hidden_layer_sizes
+        return int(sizes[index] if hasattr(sizes, "__len__") else sizes)
+
+    def _checked(self, name: str, index: int, transform: Any) -> ActivationTransform:
+        checked = check_transform(transform, name, (self._width(index),))
+        assert checked is not None
+        return checked
+
+    def _by_index(self) -> mm.Transforms:
+        """Hidden index -> transform, each re-checked against the model's current widths (the
+        model may have been refitted with other layer sizes since)."""
+        names = self.layer_names
+        out: dict[int, ActivationTransform] = {}
+        for name, transform in self._transforms.items():
+            if name not in names or name == "output":
+                raise ParameterError(
+                    f"layer: the activation transform at {name!r} no longer matches the model's "
+                    f"layers {names}; remove it"
+                )
+            index = names.index(name)
+            out[index] = self._checked(name, index, transform)
         return out

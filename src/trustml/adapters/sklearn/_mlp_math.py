@@ -3,15 +3,23 @@
 Layers: ``a_0 = z``; ``a_{i+1} = act(a_i @ coefs_[i] + intercepts_[i])`` with the hidden activation
 (relu, tanh, logistic, identity) for hidden layers and the output activation last (logistic with one
 output unit for binary models, softmax for multiclass).
+
+Activation transforms (:mod:`trustml.activations`) of hidden layers: ``a_{i+1}`` is replaced by
+``clip(a_{i+1}, clip_min, clip_max) * scale`` before the next layer; backpropagation multiplies the
+upstream gradient by ``scale`` and by the clip's indicator (1 where ``clip_min <= a <= clip_max``,
+bounds included, as ``torch.clamp`` and ``tf.clip_by_value``), then by the activation's derivative
+at the untransformed value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from trustml.activations import ActivationTransform
 from trustml.errors import UnsupportedModelError
 
 __all__ = [
@@ -19,12 +27,16 @@ __all__ = [
     "check_mlp",
     "class_gradient",
     "forward",
+    "forward_raw",
     "layer_count",
     "loss_and_gradient",
     "proba",
 ]
 
 F64 = NDArray[np.float64]
+Transforms = Mapping[int, ActivationTransform]
+"""Hidden layer index -> its activation transform."""
+_NONE: Transforms = {}
 _HIDDEN = ("relu", "tanh", "logistic", "identity")
 
 
@@ -71,9 +83,24 @@ def _act_backward(name: str, post: F64, grad: F64) -> F64:
     return grad
 
 
-def forward(final: Any, z: F64) -> tuple[list[F64], F64]:
-    """Hidden activations ``[a_1, ..., a_{L-1}]`` and the output logits ``(N, n_outputs)``."""
+def _transform_backward(t: ActivationTransform, raw: F64, grad: F64) -> F64:
+    """Upstream gradient w.r.t. the transformed value -> gradient w.r.t. the raw value."""
+    if t.scale is not None:
+        grad = grad * t.scale.astype(np.float64)
+    if t.clip_min is not None:
+        grad = grad * (raw >= t.clip_min)
+    if t.clip_max is not None:
+        grad = grad * (raw <= t.clip_max)
+    return grad
+
+
+def forward_raw(
+    final: Any, z: F64, transforms: Transforms = _NONE
+) -> tuple[list[F64], list[F64], F64]:
+    """Hidden activations ``[a_1, ..., a_{L-1}]`` (transformed where ``transforms`` says), the
+    same before their transforms, and the output logits ``(N, n_outputs)``."""
     hidden: list[F64] = []
+    raw: list[F64] = []
     a = z
     n_layers = layer_count(final)
     for i in range(n_layers):
@@ -81,10 +108,21 @@ def forward(final: Any, z: F64) -> tuple[list[F64], F64]:
             final.intercepts_[i], dtype=np.float64
         )
         if i == n_layers - 1:
-            return hidden, pre
+            return hidden, raw, pre
         a = _act(final.activation, pre)
+        raw.append(a)
+        t = transforms.get(i)
+        if t is not None:
+            a = t.apply(a)
         hidden.append(a)
     raise UnsupportedModelError("model: expected an MLPClassifier with at least one layer")
+
+
+def forward(final: Any, z: F64, transforms: Transforms = _NONE) -> tuple[list[F64], F64]:
+    """Hidden activations ``[a_1, ..., a_{L-1}]`` (transformed where ``transforms`` says) and the
+    output logits ``(N, n_outputs)``."""
+    hidden, _, logits = forward_raw(final, z, transforms)
+    return hidden, logits
 
 
 def _output(logits: F64) -> F64:
@@ -96,35 +134,42 @@ def _output(logits: F64) -> F64:
     return out
 
 
-def activations(final: Any, z: F64) -> list[F64]:
-    """Post-activation output of every layer: hidden layers, then the output layer's activation
-    (``(N, 1)`` logistic for binary models, ``(N, nb_classes)`` softmax otherwise)."""
-    hidden, logits = forward(final, z)
+def activations(final: Any, z: F64, transforms: Transforms = _NONE) -> list[F64]:
+    """Post-activation output of every layer: hidden layers (transformed where ``transforms``
+    says), then the output layer's activation (``(N, 1)`` logistic for binary models,
+    ``(N, nb_classes)`` softmax otherwise)."""
+    hidden, logits = forward(final, z, transforms)
     return [*hidden, _output(logits)]
 
 
-def proba(final: Any, z: F64) -> F64:
+def proba(final: Any, z: F64, transforms: Transforms = _NONE) -> F64:
     """``predict_proba``: ``(N, nb_classes)``."""
-    _, logits = forward(final, z)
+    _, logits = forward(final, z, transforms)
     out = _output(logits)
     if out.shape[1] == 1:
         return np.concatenate([1.0 - out, out], axis=1)
     return out
 
 
-def _backward(final: Any, z: F64, hidden: list[F64], delta: F64) -> F64:
-    """Gradient w.r.t. ``z`` given ``delta``, the gradient w.r.t. the output logits."""
+def _backward(final: Any, raw: list[F64], delta: F64, transforms: Transforms) -> F64:
+    """Gradient w.r.t. ``z`` given ``delta``, the gradient w.r.t. the output logits, and the
+    untransformed hidden activations ``raw``."""
     grad = delta
     for i in range(layer_count(final) - 1, -1, -1):
         grad = grad @ np.asarray(final.coefs_[i], dtype=np.float64).T
         if i > 0:
-            grad = _act_backward(final.activation, hidden[i - 1], grad)
+            t = transforms.get(i - 1)
+            if t is not None:
+                grad = _transform_backward(t, raw[i - 1], grad)
+            grad = _act_backward(final.activation, raw[i - 1], grad)
     return grad
 
 
-def loss_and_gradient(final: Any, z: F64, y: NDArray[np.int64]) -> tuple[F64, F64]:
+def loss_and_gradient(
+    final: Any, z: F64, y: NDArray[np.int64], transforms: Transforms = _NONE
+) -> tuple[F64, F64]:
     """Per-sample log-loss ``-log p_y`` ``(N,)`` and its gradient w.r.t. ``z`` ``(N, F)``."""
-    hidden, logits = forward(final, z)
+    _, raw, logits = forward_raw(final, z, transforms)
     rows = np.arange(len(z))
     if logits.shape[1] == 1:
         t = np.where(y == 1, 1.0, -1.0)
@@ -134,13 +179,15 @@ def loss_and_gradient(final: Any, z: F64, y: NDArray[np.int64]) -> tuple[F64, F6
         loss = np.logaddexp.reduce(logits, axis=1) - logits[rows, y]
         delta = _output(logits)
         delta[rows, y] -= 1.0
-    return loss, _backward(final, z, hidden, delta)
+    return loss, _backward(final, raw, delta, transforms)
 
 
-def class_gradient(final: Any, z: F64, chosen: NDArray[np.int64] | None) -> F64:
+def class_gradient(
+    final: Any, z: F64, chosen: NDArray[np.int64] | None, transforms: Transforms = _NONE
+) -> F64:
     """Gradient of ``predict_proba`` columns w.r.t. ``z``: ``(N, nb_classes, F)`` for every class
     (``chosen=None``) or ``(N, 1, F)`` for one class per sample."""
-    hidden, logits = forward(final, z)
+    _, raw, logits = forward_raw(final, z, transforms)
     n = len(z)
     rows = np.arange(n)
     out_act = _output(logits)
@@ -155,5 +202,5 @@ def class_gradient(final: Any, z: F64, chosen: NDArray[np.int64] | None) -> F64:
             p = out_act
             delta = -p * p[rows, k][:, None]
             delta[rows, k] += p[rows, k]
-        columns.append(_backward(final, z, hidden, delta))
+        columns.append(_backward(final, raw, delta, transforms))
     return np.stack(columns, axis=1)

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
+from trustml.activations import ActivationTransform
 from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
 from trustml.preprocessing import (
     Postprocessor,
@@ -39,7 +40,7 @@ class KerasClassifier:
     """A Keras 3 classifier (TensorFlow backend) with the full trustml contract.
 
     Capabilities: ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``,
-    ``NeuralNetwork`` (see :mod:`trustml.protocols`). The loss is the categorical cross-entropy of
+    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). The loss is the categorical cross-entropy of
     each sample, on logits (``use_logits=True``) or on probabilities (``use_logits=False``, computed
     stably: see :func:`trustml.adapters.tensorflow._losses.cross_entropy`); ``loss_gradient`` is the
     gradient of the **sum** of per-sample losses (``tf.GradientTape``), and ``class_gradient``
@@ -280,6 +281,51 @@ class KerasClassifier:
         """
         return self._rt.activations(x, layer, batch_size, framework)
 
+    # ------------------------------------------------------------------ ActivationTransforms
+
+    @property
+    def activation_transforms(self) -> dict[str, ActivationTransform]:
+        """The installed activation transforms, keyed by layer name (a new dict)."""
+        return self._rt.transforms.transforms
+
+    def set_activation_transform(
+        self, layer: int | str, transform: ActivationTransform | None
+    ) -> None:
+        """Install ``transform`` at ``layer``'s output, replacing any there; None removes it.
+
+        While installed, ``predict``, ``compute_loss``, ``loss_gradient``, ``class_gradient``,
+        ``get_activations`` (that layer and later ones) and ``fit`` run the layer's output through
+        ``clip_by_value(a, clip_min, clip_max) * scale`` inside the forward pass (the layer's
+        ``call`` is wrapped for the duration of each call, then restored), so gradients flow
+        through it; the model's weights and structure are never changed. Works for Sequential,
+        Functional and subclassed Keras models (for a subclassed one, on the direct sub-layers
+        that ``layer_names`` lists); see :mod:`trustml.activations` (Neural Cleanse pruning,
+        Wang et al., IEEE S&P 2019; ReAct, Sun et al., NeurIPS 2021).
+
+        Parameters
+        ----------
+        layer : int or str
+            An index into :attr:`layer_names` or a layer name.
+        transform : ActivationTransform or None
+            Its ``scale`` must broadcast to one sample's output of the layer (e.g. ``(units,)``,
+            or ``(channels,)`` for a channels-last convolution).
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer (every layer of a model without Keras layers); a layer the forward pass
+            calls more than once (shared) or whose output is not one floating tensor; a
+            ``scale`` that does not broadcast to its output shape. Nothing is installed.
+        ParameterTypeError
+            ``transform`` is not an ActivationTransform or None.
+
+        Notes
+        -----
+        A user's ``train_step`` that is a ``tf.function`` traced before the transform was
+        installed runs its own cached graph, which does not see it.
+        """
+        self._rt.set_activation_transform(layer, transform)
+
     # ------------------------------------------------------------------ Fittable
 
     def fit(
@@ -326,8 +372,12 @@ class KerasClassifier:
     def __deepcopy__(self, memo: dict[int, Any]) -> KerasClassifier:
         """An independent adapter around a deep copy of the model (Keras copies a model through
         its serialisation, so a subclassed model must be registered serialisable); the default
-        optimizer of the copy starts afresh."""
-        return type(self)(copy.deepcopy(self._model, memo), **copy.deepcopy(self._init, memo))
+        optimizer of the copy starts afresh; the activation transforms are installed on the copy
+        too."""
+        clone = type(self)(copy.deepcopy(self._model, memo), **copy.deepcopy(self._init, memo))
+        for name, transform in self.activation_transforms.items():
+            clone.set_activation_transform(name, transform)
+        return clone
 
     def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
         """Save the model in the ``.keras`` format to ``path/filename``; returns the file path.

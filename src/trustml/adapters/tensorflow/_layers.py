@@ -58,6 +58,11 @@ class LayerAccess:
             self._kind = "opaque"
 
     @property
+    def model(self) -> Any:
+        """The user's model."""
+        return self._model
+
+    @property
     def names(self) -> list[str]:
         """Layer names in execution order (a new list)."""
         return [layer.name for layer in self._all_layers()]
@@ -90,6 +95,10 @@ class LayerAccess:
                 f"layer: expected an index in [{-len(names)}, {len(names)}), got {index}"
             )
         return index % len(names)
+
+    def layer(self, index: int) -> Any:
+        """The layer object at ``index`` (an index :meth:`resolve` returned)."""
+        return self._all_layers()[index]
 
     def output(self, x: tf.Tensor, index: int) -> tf.Tensor:
         """Output of layer ``index`` for the model input ``x`` (already standardised)."""

@@ -28,6 +28,7 @@ from trustml.validation import check_batch, check_batch_size, check_shape
 from ._layers import LayerAccess
 from ._losses import PerSampleLoss
 from ._model import ModelCall
+from ._transforms import LayerTransforms
 
 __all__ = ["Step", "TFRuntime", "traced"]
 
@@ -97,7 +98,18 @@ class TFRuntime:
         )
         self._defended = any(d.apply_predict for d in chain.defences)
         self.compiled = compiled
+        self.transforms = LayerTransforms(layers, self._probe)
         self._kernels(compiled)
+
+    def _probe(self) -> Any:
+        zeros = tf.zeros((1, *self.input_shape), dtype=self.dtype)
+        return self.call(self.standardise(zeros), False)
+
+    def set_activation_transform(self, layer: Any, transform: Any) -> None:
+        """See :meth:`LayerTransforms.set`; the traced kernels are rebuilt when the set of
+        transformed layers changes (values alone are variables the traces read)."""
+        if self.transforms.set(layer, transform):
+            self._kernels(self.compiled)
 
     # ------------------------------------------------------------------ inputs
 
@@ -143,7 +155,8 @@ class TFRuntime:
         n = int(xd.shape[0] or 0)
         if n == 0:
             return np.zeros((0, self.nb_classes), dtype=np.float32)
-        parts = [self._forward(xd[i : i + size]).numpy() for i in range(0, n, size)]
+        with self.transforms.installed():
+            parts = [self._forward(xd[i : i + size]).numpy() for i in range(0, n, size)]
         preds = np.concatenate(parts).astype(np.float32, copy=False)
         return self.chain.postprocess(preds)
 
@@ -153,9 +166,11 @@ class TFRuntime:
         xv = self.validated(x)
         idx = self.labels(y, int(xv.shape[0] or 0))
         xd, _ = self.defended(xv)
-        losses = (
-            self._losses(xd, tf.constant(idx)).numpy() if idx.size else np.zeros(0, self.np_dtype)
-        )
+        with self.transforms.installed():
+            losses = (
+                self._losses(xd, tf.constant(idx)).numpy()
+                if idx.size else np.zeros(0, self.np_dtype)
+            )
         if reduction == "mean":
             return np.asarray(losses.mean() if losses.size else np.nan, dtype=self.np_dtype)
         if reduction == "sum":
@@ -168,7 +183,8 @@ class TFRuntime:
         xd, pullback = self.defended(xv)
         if not idx.size:
             return np.zeros((0, *self.input_shape), dtype=self.np_dtype)
-        grad = self._loss_gradient(xd, tf.constant(idx)).numpy()
+        with self.transforms.installed():
+            grad = self._loss_gradient(xd, tf.constant(idx)).numpy()
         return np.asarray(pullback(grad), dtype=self.np_dtype)
 
     def class_gradient(self, x: Any, label: Any) -> NDArray[Any]:
@@ -180,7 +196,8 @@ class TFRuntime:
         if n == 0:
             return np.zeros((0, k, *self.input_shape), dtype=self.np_dtype)
         picks = [np.full(n, c, np.int64) for c in range(k)] if rows is None else [rows]
-        grads = [pullback(self._picked_gradient(xd, tf.constant(r)).numpy()) for r in picks]
+        with self.transforms.installed():
+            grads = [pullback(self._picked_gradient(xd, tf.constant(r)).numpy()) for r in picks]
         return np.stack(grads, axis=1).astype(self.np_dtype, copy=False)
 
     # ------------------------------------------------------------------ kernels (maybe traced)
@@ -242,13 +259,15 @@ class TFRuntime:
         size = check_batch_size(batch_size)
         xd, _ = self.defended(self.validated(x))
         n = int(xd.shape[0] or 0)
-        if n == 0:
-            probe = tf.zeros((1, *self.input_shape), dtype=self.dtype)
-            out = self.layers.output(self.standardise(probe), index)[:0]
-            return out if framework else out.numpy()
-        parts = [
-            self.layers.output(self.standardise(xd[i : i + size]), index) for i in range(0, n, size)
-        ]
+        with self.transforms.installed():
+            if n == 0:
+                probe = tf.zeros((1, *self.input_shape), dtype=self.dtype)
+                out = self.layers.output(self.standardise(probe), index)[:0]
+                return out if framework else out.numpy()
+            parts = [
+                self.layers.output(self.standardise(xd[i : i + size]), index)
+                for i in range(0, n, size)
+            ]
         result = parts[0] if len(parts) == 1 else tf.concat(parts, axis=0)
         return result if framework else result.numpy()
 
@@ -273,11 +292,12 @@ class TFRuntime:
         pre, _ = self.chain(arr, None, fit=True)
         pre = np.asarray(pre, dtype=self.np_dtype)
         n = arr.shape[0]
-        for _ in range(epochs):
-            order = rng.permutation(n)
-            for i in range(0, n, size):
-                batch = order[i : i + size]
-                step(tf.constant(pre[batch]), idx[batch])
+        with self.transforms.fitting():
+            for _ in range(epochs):
+                order = rng.permutation(n)
+                for i in range(0, n, size):
+                    batch = order[i : i + size]
+                    step(tf.constant(pre[batch]), idx[batch])
 
     def fit_generator(
         self, generator: Iterable[tuple[Any, Any]], nb_epochs: int, step: Step
@@ -290,6 +310,10 @@ class TFRuntime:
                 f"generator: expected an iterable of (x, y) batches (e.g. a tf.data.Dataset), "
                 f"got {type(generator).__name__}"
             )
+        with self.transforms.fitting():
+            self._fit_epochs(generator, epochs, step)
+
+    def _fit_epochs(self, generator: Iterable[tuple[Any, Any]], epochs: int, step: Step) -> None:
         for epoch in range(epochs):
             count = 0
             for item in generator:

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
+from trustml.activations import ActivationTransform
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import check_nb_classes
 from trustml.preprocessing import (
@@ -40,7 +41,7 @@ class TensorFlowV2Classifier:
     """A TensorFlow 2 classifier (eager) with the full trustml contract.
 
     Capabilities: ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``,
-    ``NeuralNetwork`` (see :mod:`trustml.protocols`). ``loss_gradient`` is the gradient of the
+    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). ``loss_gradient`` is the gradient of the
     **sum** of per-sample losses (``tf.GradientTape``); ``class_gradient`` differentiates the
     model's outputs as they are (as ART).
 
@@ -312,6 +313,51 @@ class TensorFlowV2Classifier:
         """
         return self._rt.activations(x, layer, batch_size, framework)
 
+    # ------------------------------------------------------------------ ActivationTransforms
+
+    @property
+    def activation_transforms(self) -> dict[str, ActivationTransform]:
+        """The installed activation transforms, keyed by layer name (a new dict)."""
+        return self._rt.transforms.transforms
+
+    def set_activation_transform(
+        self, layer: int | str, transform: ActivationTransform | None
+    ) -> None:
+        """Install ``transform`` at ``layer``'s output, replacing any there; None removes it.
+
+        While installed, ``predict``, ``compute_loss``, ``loss_gradient``, ``class_gradient``,
+        ``get_activations`` (that layer and later ones) and ``fit`` run the layer's output through
+        ``clip_by_value(a, clip_min, clip_max) * scale`` inside the forward pass (the layer's
+        ``call`` is wrapped for the duration of each call, then restored), so gradients flow
+        through it; the model's weights and structure are never changed. Works for Sequential,
+        Functional and subclassed Keras models (for a subclassed one, on the direct sub-layers
+        that ``layer_names`` lists); see :mod:`trustml.activations` (Neural Cleanse pruning,
+        Wang et al., IEEE S&P 2019; ReAct, Sun et al., NeurIPS 2021).
+
+        Parameters
+        ----------
+        layer : int or str
+            An index into :attr:`layer_names` or a layer name.
+        transform : ActivationTransform or None
+            Its ``scale`` must broadcast to one sample's output of the layer (e.g. ``(units,)``,
+            or ``(channels,)`` for a channels-last convolution).
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer (every layer of a model without Keras layers); a layer the forward pass
+            calls more than once (shared) or whose output is not one floating tensor; a
+            ``scale`` that does not broadcast to its output shape. Nothing is installed.
+        ParameterTypeError
+            ``transform`` is not an ActivationTransform or None.
+
+        Notes
+        -----
+        A user's ``train_step`` that is a ``tf.function`` traced before the transform was
+        installed runs its own cached graph, which does not see it.
+        """
+        self._rt.set_activation_transform(layer, transform)
+
     # ------------------------------------------------------------------ Fittable
 
     def fit(
@@ -363,14 +409,17 @@ class TensorFlowV2Classifier:
     def __deepcopy__(self, memo: dict[int, Any]) -> TensorFlowV2Classifier:
         """An independent adapter around a deep copy of the model; a given optimizer is replaced
         by a fresh one of the same configuration (its slots belong to the original variables),
-        ``train_step`` is shared."""
+        ``train_step`` is shared; the activation transforms are installed on the copy too."""
         kwargs = {k: v for k, v in self._init.items() if k != "train_step"}
-        return type(self)(
+        clone = type(self)(
             copy.deepcopy(self._model, memo),
             optimizer=fresh_optimizer(self._init_optimizer),
             train_step=self._train_step,
             **copy.deepcopy(kwargs, memo),
         )
+        for name, transform in self.activation_transforms.items():
+            clone.set_activation_transform(name, transform)
+        return clone
 
     def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
         """Save a Keras model in the ``.keras`` format to ``path/filename``; returns the path.
