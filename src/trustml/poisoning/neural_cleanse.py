@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import inspect
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -359,7 +360,8 @@ class NeuralCleanse:
         """Mitigate the flagged backdoors (Sec. VI), in the order given.
 
         ``"unlearning"`` (needs ``Fittable``): fine-tune on ``x_val`` plus triggered copies of a
-        random ``unlearning_fraction`` of it, all with their true labels, for ``unlearning_epochs``.
+        random ``unlearning_fraction`` of it, all with their true labels, for ``unlearning_epochs``
+        (with ``seed=`` drawn from the seed when the classifier's ``fit`` accepts one).
         ``"pruning"`` (needs ``NeuralNetwork`` and ``ActivationTransforms``): silence the units of
         :attr:`layer` that the reversed trigger activates most, one at a time, until the trigger's
         success on ``x_val`` is at most ``pruning_stop`` or ``max_pruned_fraction`` of the units
@@ -430,7 +432,8 @@ class NeuralCleanse:
                 pick = rng.random(len(backdoor)) < frac_u
                 xu = np.concatenate([x, backdoor[pick]]).astype(x.dtype, copy=False)
                 yu = np.concatenate([y, labels[pick]])
-                fit.fit(xu, yu, batch_size=self.settings.batch_size, nb_epochs=epochs)
+                extra = {"seed": int(rng.integers(2**31))} if _takes_seed(fit.fit) else {}
+                fit.fit(xu, yu, batch_size=self.settings.batch_size, nb_epochs=epochs, **extra)
                 summary["unlearning"] = {
                     "samples": float(len(xu)), "triggered": float(pick.sum()),
                     "trigger_success": mit.success_of(work, backdoor, targets, 128),
@@ -639,6 +642,14 @@ class NeuralCleanse:
             return empty, empty.copy(), none, none.copy()
         return (np.concatenate(clean), np.concatenate(back), np.concatenate(labels),
                 np.concatenate(targets))
+
+
+def _takes_seed(fit: Callable[..., Any]) -> bool:
+    """Whether ``fit`` accepts ``seed=`` (trustml's adapters do; the protocol does not ask it)."""
+    try:
+        return "seed" in inspect.signature(fit).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 @contextmanager
