@@ -109,9 +109,9 @@ def one_seed(framework: str, seed: int) -> dict[str, Any]:
 
 def table() -> str:
     rows = [
-        "| framework | seed | clean acc | attack success | flagged | AI(0) | mask in trigger "
-        "| reversed success (held-out) | unlearning acc / ASR | pruning acc / ASR / pruned "
-        "| filtering triggered / clean flagged | reset exact | clean model flagged |",
+        ("| framework | seed | clean acc | attack success | flagged | AI(0) | mask in trigger "
+         "| reversed success (held-out) | unlearning acc / ASR | pruning acc / ASR / pruned "
+         "| filtering triggered / clean flagged | reset exact | clean model flagged |"),
         "|---|---:|---:|---:|---|---:|---:|---:|---|---|---|---|---|",
     ]
     for fw in ("torch", "keras", "sklearn"):
