@@ -80,7 +80,8 @@ def one_seed(framework: str, seed: int) -> dict[str, Any]:
 
     mit: dict[str, Any] = {}
     if report.flagged:
-        nc.mitigate(x_val, data.y_val, ["unlearning"])
+        nc.mitigate(x_val, data.y_val, ["unlearning"],
+                    unlearning_epochs=bn.UNLEARNING_EPOCHS[framework])
         mit["unlearning"] = rates()
         nc.reset()
         try:

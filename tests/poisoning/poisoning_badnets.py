@@ -105,6 +105,8 @@ def keras_mlp(data: Digits, seed: int, epochs: int = 40) -> Any:
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     clf = KerasClassifier(model, use_logits=True, clip_values=(0.0, 1.0))
     clf.fit(data.x_train, data.y_train, batch_size=32, nb_epochs=epochs, seed=seed)
+    # fine-tuning (unlearning) at a lower rate: a copied model's Adam restarts without moments
+    model.optimizer.learning_rate.assign(2e-3)
     return clf
 
 
@@ -119,6 +121,12 @@ def sklearn_mlp(data: Digits, seed: int) -> Any:
     model.fit(data.x_train.reshape(len(data.x_train), -1), data.y_train)
     model.set_params(warm_start=True, max_iter=50, n_iter_no_change=50)
     return wrap(model, clip_values=(0.0, 1.0), input_shape=(8, 8))
+
+
+UNLEARNING_EPOCHS = {"torch": 1, "keras": 2, "sklearn": 1}
+"""Unlearning epochs per framework: the Keras copy's Adam restarts without its moments, so its first
+epoch of fine-tuning disturbs the model; a second one settles it (scikit-learn ignores epochs and
+fine-tunes ``max_iter`` = 50 iterations with ``warm_start``)."""
 
 
 def accuracy(clf: Any, x: NDArray[Any], y: NDArray[np.int64]) -> float:

@@ -147,7 +147,7 @@ class NeuralCleanseReport:
                 a.set_yticks([])
         axes[0, 0].set_ylabel("mask", fontsize=8)
         axes[1, 0].set_ylabel("mask x pattern", fontsize=8)
-        fig.colorbar(im, ax=axes[0, :].tolist(), shrink=0.8, label="mask value (0-1)")
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.6, label="mask value (0-1)")
         fig.suptitle(title or f"Neural Cleanse: reversed triggers (flagged: {self.flagged})",
                      fontsize=9)
         if path is not None:
