@@ -7,8 +7,8 @@ docs/auditing.md.
     PYTHONPATH=src:tests/poisoning python docs/scripts/neural_cleanse_digits.py --table
 
 Each framework run writes docs/scripts/neural_cleanse_<framework>.json (and, for seed 0, the
-mask/trigger figure docs/img/neural_cleanse_<framework>.png); ``--table`` gathers them into
-docs/neural_cleanse_digits_table.md. The data and models are those of the tests
+mask/trigger figure docs/img/neural_cleanse_<framework>.png); ``--table`` prints them as the
+Markdown table pasted into docs/auditing.md. The data and models are those of the tests
 (tests/poisoning/poisoning_badnets.py): digits in [0, 1], a 2x2 white corner trigger, target 0,
 10% of the training set poisoned.
 """
@@ -139,7 +139,6 @@ def table() -> str:
 def main(argv: list[str]) -> None:
     warnings.filterwarnings("ignore")
     if argv == ["--table"]:
-        (DOCS / "neural_cleanse_digits_table.md").write_text(table())
         print(table())
         return
     framework, seeds = argv[0], [int(s) for s in argv[1:]]
