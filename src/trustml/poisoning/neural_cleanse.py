@@ -118,6 +118,10 @@ class NeuralCleanse:
     A triggered input is ``(1 - m) * x + m * p`` in raw input units, before the classifier's
     preprocessing; ``m`` has the input's shape without its channel axis and lies in [0, 1]; ``p``
     lies within ``clip_values`` (or within the range of ``x_val`` when the classifier has none).
+
+    Mitigation needs ``copy.deepcopy`` of the classifier to give a working model; on MXNet the
+    copied Gluon parameters are detached from autograd, so unlearning fails there (detection,
+    pruning and filtering work).
     """
 
     def __init__(
