@@ -22,6 +22,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "certify": ("trustml.certification.cli", "certify a model with randomized smoothing"),
     "monitor": ("trustml.ood.cli", "fit OOD detectors on in-distribution data, score an OOD set"),
     "explain": ("trustml.counterfactual.cli", "counterfactual explanations for a dataset's rows"),
+    "audit": ("trustml.poisoning.cli", "scan a model for backdoors with Neural Cleanse"),
 }
 
 

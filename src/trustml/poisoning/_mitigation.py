@@ -1,0 +1,138 @@
+"""Mitigation helpers (Wang et al., IEEE S&P 2019, Sec. VI): neuron ranking, pruning, filtering,
+and the unlearning set. Each works on any classifier with the stated capabilities."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from trustml.activations import ActivationTransform
+from trustml.errors import ParameterError
+from trustml.protocols import ActivationTransforms, Classifier, NeuralNetwork
+
+__all__ = ["FilterState", "filter_scores", "layer_name", "prune", "rank_units", "unit_means"]
+
+
+def layer_name(classifier: NeuralNetwork, layer: int | str) -> str:
+    """The name of ``layer`` (an index into ``layer_names``, negative counting from the end).
+
+    Raises
+    ------
+    ParameterError
+        Unknown name or index out of range.
+    """
+    names = list(classifier.layer_names)
+    if isinstance(layer, str):
+        if layer not in names:
+            raise ParameterError(f"layer: expected one of {names}, got {layer!r}")
+        return layer
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        raise ParameterError(f"layer: expected a layer name or index, got {layer!r}")
+    if not -len(names) <= int(layer) < len(names):
+        raise ParameterError(
+            f"layer: expected an index in [{-len(names)}, {len(names)}), got {layer}"
+        )
+    return names[int(layer)]
+
+
+def _unit_axis(shape: tuple[int, ...], channels_first: bool) -> int:
+    """Axis of one sample's layer output that indexes units: the only axis of a dense output,
+    the channel axis of a feature map."""
+    return 0 if len(shape) == 1 or channels_first else len(shape) - 1
+
+
+def unit_means(activations: NDArray[Any], channels_first: bool) -> NDArray[np.float64]:
+    """``(N, units)``: each sample's activation per unit (averaged over the spatial positions of a
+    feature map)."""
+    a = np.asarray(activations, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    axis = 1 + _unit_axis(a.shape[1:], channels_first)
+    a = np.moveaxis(a, axis, 1)
+    out: NDArray[np.float64] = a.reshape(a.shape[0], a.shape[1], -1).mean(axis=2)
+    return out
+
+
+def rank_units(
+    clean: NDArray[np.float64], backdoor: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """Units ordered by how much more the reversed trigger activates them than clean inputs do
+    (mean activation on triggered inputs minus on clean ones, descending)."""
+    diff = backdoor.mean(axis=0) - clean.mean(axis=0)
+    return np.argsort(-diff, kind="stable").astype(np.int64)
+
+
+def _scale(n_units: int, pruned: NDArray[np.int64], sample_shape: tuple[int, ...],
+           channels_first: bool) -> NDArray[np.float32]:
+    scale = np.ones(n_units, dtype=np.float32)
+    scale[pruned] = 0.0
+    axis = _unit_axis(sample_shape, channels_first)
+    shape = [1] * len(sample_shape)
+    shape[axis] = n_units
+    return scale.reshape(shape)
+
+
+def prune(
+    model: Any,
+    layer: str,
+    ranking: NDArray[np.int64],
+    sample_shape: tuple[int, ...],
+    channels_first: bool,
+    success: Callable[[], float],
+    max_fraction: float,
+    stop_below: float,
+) -> tuple[int, float]:
+    """Silence the top-ranked units of ``layer`` one by one (scale 0, through an activation
+    transform) until ``success()`` is at most ``stop_below`` or ``max_fraction`` of the units are
+    silenced. ``model`` is a NeuralNetwork with ActivationTransforms (checked by the caller).
+
+    Returns
+    -------
+    tuple
+        The number of units silenced and the last ``success()``.
+    """
+    net: ActivationTransforms = model
+    n_units = len(ranking)
+    limit = math.floor(max_fraction * n_units + 1e-9)
+    rate = success()
+    pruned = 0
+    while rate > stop_below and pruned < limit:
+        pruned += 1
+        scale = _scale(n_units, ranking[:pruned], sample_shape, channels_first)
+        net.set_activation_transform(layer, ActivationTransform(scale=scale))
+        rate = success()
+    return pruned, rate
+
+
+@dataclass(frozen=True)
+class FilterState:
+    """Filtering (Sec. VI-A): inputs whose mean activation over the top-ranked ``units`` of
+    ``layer`` exceeds ``threshold`` are flagged."""
+
+    layer: str
+    units: NDArray[np.int64]
+    threshold: float
+    channels_first: bool
+
+
+def filter_scores(
+    model: NeuralNetwork, state: FilterState, x: NDArray[Any], batch_size: int
+) -> NDArray[np.float64]:
+    """``(N,)`` mean activation over the filter's units."""
+    acts = model.get_activations(x, state.layer, batch_size=batch_size)
+    out: NDArray[np.float64] = unit_means(acts, state.channels_first)[:, state.units].mean(axis=1)
+    return out
+
+
+def success_of(model: Classifier, x: NDArray[Any], targets: NDArray[np.int64],
+               batch_size: int) -> float:
+    """Fraction of ``x`` predicted as its backdoor target."""
+    if len(x) == 0:
+        return 0.0
+    pred = np.argmax(model.predict(x, batch_size=batch_size), axis=1)
+    return float(np.mean(pred == targets))
