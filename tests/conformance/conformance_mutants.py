@@ -348,6 +348,8 @@ class TransformScalesBeforeClip(SoftmaxRegression):
         if t is None:
             return raw
         scaled = raw if t.scale is None else raw * t.scale
+        if t.clip_min is None and t.clip_max is None:  # numpy < 1.25 refuses clip(a, None, None)
+            return scaled
         return np.clip(scaled, t.clip_min, t.clip_max)
 
 
