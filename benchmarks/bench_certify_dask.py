@@ -45,13 +45,16 @@ def _model() -> tuple[Any, np.ndarray]:
     return wrap(model, clip_values=(0.0, 1.0)), x[1200:]
 
 
-def main(quick: bool = False) -> dict[str, float]:
+def main(quick: bool = False, n_inputs: int | None = None, n: int | None = None
+         ) -> dict[str, float]:
     import distributed
 
     from trustml.certification import RandomizedSmoothing
 
     classifier, x_test = _model()
-    n_inputs, n = (8, 2_000) if quick else (16, 5_000)
+    default_inputs, default_n = (8, 2_000) if quick else (16, 20_000)
+    n_inputs = default_inputs if n_inputs is None else n_inputs
+    n = default_n if n is None else n
     x = x_test[:n_inputs]
     smoothed = RandomizedSmoothing(classifier, 0.25, n0=100, batch_size=1000)
 
@@ -98,4 +101,7 @@ def main(quick: bool = False) -> dict[str, float]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer inputs and draws")
-    print(json.dumps(main(parser.parse_args().quick), indent=1))
+    parser.add_argument("--inputs", type=int, default=None, help="inputs (default 16)")
+    parser.add_argument("--n", type=int, default=None, help="draws per input (default 20000)")
+    args = parser.parse_args()
+    print(json.dumps(main(args.quick, args.inputs, args.n), indent=1))
