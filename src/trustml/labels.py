@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from trustml.errors import LabelError, ParameterError
 
-__all__ = ["check_nb_classes", "to_index", "to_one_hot"]
+__all__ = ["check_nb_classes", "class_gradient_targets", "to_index", "to_one_hot"]
 
 
 def check_nb_classes(nb_classes: Any, name: str = "nb_classes") -> int:
@@ -133,3 +133,48 @@ def to_one_hot(
     return out
 
 
+
+
+def class_gradient_targets(
+    label: Any, nb_classes: int, n: int, *, name: str = "label"
+) -> NDArray[np.int64] | None:
+    """The ``label`` argument of ``class_gradient``, in every adapter: the class of each sample.
+
+    Parameters
+    ----------
+    label : None, int, or array_like
+        None (every class: returns None); a Python or numpy int, the same class for all ``n``
+        samples; or index labels ``(n,)`` / one-hot labels ``(n, nb_classes)``, one class per
+        sample (as every label-taking method accepts, see :func:`to_index`).
+    nb_classes : int
+        Number of classes.
+    n : int
+        Number of samples of the matching ``x``.
+    name : str
+        Parameter name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``(n,)`` int64 class indices, or None for ``label=None``.
+
+    Raises
+    ------
+    LabelError
+        An int outside ``[0, nb_classes)``; a scalar that is not an int (``1.5``, ``True``, a
+        string); labels that :func:`to_index` rejects.
+    """
+    if label is None:
+        return None
+    if np.ndim(label) == 0 and np.asarray(label).dtype.kind in "iu":  # 0-d integer arrays too
+        label = int(np.asarray(label))
+    if isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)):
+        if not 0 <= int(label) < nb_classes:
+            raise LabelError(f"{name}: expected a class index in [0, {nb_classes}), got {label}")
+        return np.full(n, int(label), dtype=np.int64)
+    if np.ndim(label) == 0:
+        raise LabelError(
+            f"{name}: expected None, an int class index, index labels ({n},) or one-hot labels "
+            f"({n}, {nb_classes}), got {label!r}"
+        )
+    return to_index(label, nb_classes, n=n, name=name)

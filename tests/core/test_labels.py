@@ -93,3 +93,29 @@ def test_nb_classes_validation(bad: object) -> None:
 
 def test_nb_classes_accepts_numpy_ints() -> None:
     assert check_nb_classes(np.int32(4)) == 4
+
+
+def test_class_gradient_targets_accepts_every_label_format() -> None:
+    from trustml.labels import class_gradient_targets
+
+    idx = np.array([2, 0, 1])
+    assert class_gradient_targets(None, 3, 3) is None
+    np.testing.assert_array_equal(class_gradient_targets(1, 3, 3), [1, 1, 1])
+    np.testing.assert_array_equal(class_gradient_targets(np.int8(2), 3, 3), [2, 2, 2])
+    np.testing.assert_array_equal(class_gradient_targets(np.array(0), 3, 3), [0, 0, 0])
+    np.testing.assert_array_equal(class_gradient_targets(idx, 3, 3), idx)
+    np.testing.assert_array_equal(class_gradient_targets(np.eye(3)[idx], 3, 3), idx)
+    assert class_gradient_targets(idx, 3, 3).dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("label", "match"),
+    [(3, r"label: expected a class index in \[0, 3\), got 3"), (-1, "got -1"),
+     (1.5, "label: expected None, an int class index.*got 1.5"), (True, "got True"),
+     ("1", "got '1'"), ([0, 1], "expected 3 labels"), (np.ones((3, 4)), "one-hot labels")],
+)
+def test_class_gradient_targets_rejects_bad_labels(label: object, match: str) -> None:
+    from trustml.labels import class_gradient_targets
+
+    with pytest.raises(LabelError, match=match):
+        class_gradient_targets(label, 3, 3)

@@ -11,8 +11,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from trustml.activations import ActivationTransform, check_transform
 from trustml.adapters.mxnet._environment import ensure_mxnet, model_parameters, resolve_ctx
-from trustml.errors import LabelError, ParameterError, ParameterTypeError
-from trustml.labels import check_nb_classes, to_index, to_one_hot
+from trustml.errors import ParameterError, ParameterTypeError
+from trustml.labels import check_nb_classes, class_gradient_targets, to_index, to_one_hot
 from trustml.preprocessing import (
     Postprocessor,
     PreprocessingChain,
@@ -601,15 +601,9 @@ class MXNetClassifier:
         return check_batch(_to_host(x), self._input_shape, dtype=self.dtype, name=name)
 
     def _class_targets(self, label: Any, n: int) -> NDArray[np.int64] | None:
-        if label is None:
-            return None
-        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-            if not 0 <= label < self._nb_classes:
-                raise LabelError(
-                    f"label: expected a class index in [0, {self._nb_classes}), got {label}"
-                )
-            return np.full(n, int(label), dtype=np.int64)
-        return to_index(_to_host(label), self._nb_classes, n=n, name="label")
+        return class_gradient_targets(
+            None if label is None else _to_host(label), self._nb_classes, n
+        )
 
     def _layer_name(self, layer: Any) -> str:
         names = self.layer_names

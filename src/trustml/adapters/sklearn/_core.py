@@ -28,7 +28,7 @@ from trustml.adapters.sklearn._model import (
     scaler_steps,
 )
 from trustml.errors import LabelError, NotFittedError, ParameterError
-from trustml.labels import check_nb_classes, to_index
+from trustml.labels import check_nb_classes, class_gradient_targets, to_index
 from trustml.preprocessing import (
     Postprocessor,
     PreprocessingChain,
@@ -197,14 +197,7 @@ class SklearnCore:
 
     def class_labels(self, label: Any, n: int) -> NDArray[np.int64] | None:
         """``label`` of ``class_gradient``: None, an int for every sample, or ``(N,)`` indices."""
-        if label is None:
-            return None
-        nb_classes = self.nb_classes
-        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-            if not 0 <= int(label) < nb_classes:
-                raise LabelError(f"label: expected a class index in [0, {nb_classes}), got {label}")
-            return np.full(n, int(label), dtype=np.int64)
-        return to_index(label, nb_classes, n=n, name="label")
+        return class_gradient_targets(label, self.nb_classes, n)
 
     @staticmethod
     def check_reduction(reduction: Any) -> Reduction:

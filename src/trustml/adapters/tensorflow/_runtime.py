@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
-from trustml.errors import InputValueError, LabelError, ParameterError, ParameterTypeError
-from trustml.labels import to_index
+from trustml.errors import InputValueError, ParameterError, ParameterTypeError
+from trustml.labels import class_gradient_targets, to_index
 from trustml.preprocessing import PreprocessingChain, Pullback
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
@@ -236,21 +236,7 @@ class TFRuntime:
         self._picked_gradient = picked_gradient
 
     def _class_rows(self, label: Any, n: int) -> NDArray[np.int64] | None:
-        if label is None:
-            return None
-        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-            if not 0 <= int(label) < self.nb_classes:
-                raise LabelError(
-                    f"label: expected a class index in [0, {self.nb_classes}), got {label}"
-                )
-            return np.full(n, int(label), dtype=np.int64)
-        arr = np.asarray(label)
-        if arr.ndim != 1:
-            raise LabelError(
-                f"label: expected None, an int or class indices of shape ({n},), got shape "
-                f"{arr.shape}"
-            )
-        return to_index(arr, self.nb_classes, n=n, name="label")
+        return class_gradient_targets(label, self.nb_classes, n)
 
     def activations(
         self, x: Any, layer: int | str, batch_size: int, framework: bool

@@ -11,8 +11,8 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import NDArray
 
-from trustml.errors import LabelError, ParameterError, ParameterTypeError
-from trustml.labels import to_index
+from trustml.errors import ParameterError, ParameterTypeError
+from trustml.labels import class_gradient_targets
 
 __all__ = [
     "as_tensor",
@@ -134,13 +134,7 @@ def check_loss(loss: tf.Tensor, lab: tf.Tensor | None) -> None:
 def class_rows(label: Any, nb_classes: int, n: int) -> NDArray[np.int64] | None:
     """``class_gradient``'s label: None (every class), an int for every sample, or index /
     one-hot labels of the ``n`` samples."""
-    if label is None:
-        return None
-    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-        if not 0 <= int(label) < nb_classes:
-            raise LabelError(f"label: expected a class index in [0, {nb_classes}), got {label}")
-        return np.full(n, int(label), dtype=np.int64)
-    return to_index(label, nb_classes, n=n, name="label")
+    return class_gradient_targets(label, nb_classes, n)
 
 
 def by_name(graph: tf.Graph, name: Any, param: str) -> tf.Tensor:

@@ -19,12 +19,14 @@ from trustml.adapters.torch._core import Core, unaliased
 from trustml.adapters.torch._inputs import (
     as_input,
     batch_slices,
+    host_labels,
     numpy_dtype_for,
     to_device,
     to_numpy,
 )
 from trustml.adapters.torch._layers import capture
-from trustml.errors import LabelError, ParameterError, ParameterTypeError
+from trustml.errors import ParameterError, ParameterTypeError
+from trustml.labels import class_gradient_targets
 from trustml.validation import check_batch_size
 
 __all__ = [
@@ -135,13 +137,8 @@ def class_gradient(
     xt = as_input(x, core.input_shape)
     n = xt.shape[0]
     classes = core.nb_classes
-    chosen: torch.Tensor | None = None
-    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-        if not 0 <= int(label) < classes:
-            raise LabelError(f"label: expected a class index in [0, {classes}), got {label}")
-        chosen = torch.full((n,), int(label), dtype=torch.int64, device=core.device)
-    elif label is not None:
-        chosen = core.labels(label, n, "label")
+    targets = class_gradient_targets(host_labels(label), classes, n)
+    chosen = None if targets is None else torch.from_numpy(targets).to(core.device)
 
     def grad(xb: torch.Tensor, sl: slice) -> torch.Tensor:
         scores = core.scores(xb)

@@ -22,7 +22,10 @@ from trustml.errors import InputValueError
 from trustml.labels import to_index
 from trustml.validation import check_shape
 
-__all__ = ["as_input", "as_labels", "batch_slices", "numpy_dtype_for", "to_device", "to_numpy"]
+__all__ = [
+    "as_input", "as_labels", "batch_slices", "host_labels", "numpy_dtype_for", "to_device",
+    "to_numpy",
+]
 
 
 def _numpy_input(x: Any, name: str) -> NDArray[Any]:
@@ -109,12 +112,17 @@ def as_labels(y: Any, nb_classes: int, n: int, name: str = "y") -> NDArray[np.in
     LabelError
         See :func:`trustml.labels.to_index`.
     """
+    return to_index(host_labels(y), nb_classes, n=n, name=name)
+
+
+def host_labels(y: Any) -> Any:
+    """Labels given as a torch tensor, as a numpy array on the host; anything else unchanged."""
     if isinstance(y, torch.Tensor):
         y = y.detach()
         if y.dtype in (torch.float16, torch.bfloat16):
             y = y.float()
-        y = y.cpu().numpy()
-    return to_index(y, nb_classes, n=n, name=name)
+        return y.cpu().numpy()
+    return y
 
 
 def to_device(x: torch.Tensor, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

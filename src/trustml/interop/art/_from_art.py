@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from trustml.errors import LabelError, ParameterError, UnsupportedModelError
-from trustml.labels import check_nb_classes, to_index
+from trustml.labels import class_gradient_targets, check_nb_classes, to_index
 from trustml.preprocessing import Standardisation
 from trustml.protocols import Reduction
 from trustml.validation import (
@@ -267,7 +267,7 @@ class _ClassGradientMembers(_Base):
         ------
         InputShapeError, InputValueError
         LabelError
-            ``label`` outside ``[0, nb_classes)``, or an array that is not ``(N,)`` integers.
+            ``label`` outside ``[0, nb_classes)``, or not index ``(N,)`` / one-hot labels.
         """
         xb = self._x(x)
         n, k = xb.shape[0], self._nb_classes
@@ -278,14 +278,8 @@ class _ClassGradientMembers(_Base):
             if not 0 <= int(label) < k:
                 raise LabelError(f"label: expected a class index in [0, {k}), got {label}")
             art_label, rows = int(label), 1
-        else:
-            arr = np.asarray(label)
-            if arr.ndim != 1:
-                raise LabelError(
-                    f"label: expected None, an int or an array of {n} class indices, got shape "
-                    f"{arr.shape}"
-                )
-            art_label, rows = to_index(arr, k, n=n, name="label"), 1
+        else:  # index or one-hot labels, one class per sample (trustml.labels)
+            art_label, rows = class_gradient_targets(label, k, n), 1
         if n == 0:
             return np.zeros((0, rows, *self._input_shape), np.float32)
         with _modes_restored(self._estimator):
