@@ -9,7 +9,7 @@ at most ``batch_size`` rows, and the argmax labels of each chunk are counted wit
 not on the batch it came in, its position, or ``batch_size``.
 
 Adapters that satisfy :class:`trustml.protocols.NoisyCounter` draw and count on their own device
-instead (:func:`count_predictions` detects it).
+instead (:func:`count_seeded` detects it).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from trustml.protocols import Classifier, NoisyCounter
 from trustml.rng import input_seeds
 
 __all__ = [
-    "count_predictions",
     "count_seeded",
     "count_through_predict",
     "count_with_noisy_counter",
@@ -166,23 +165,6 @@ def count_with_noisy_counter(
     if not blocks:
         return np.zeros((0, nb_classes), dtype=np.int64)
     return np.concatenate(blocks, axis=0)
-
-
-def count_predictions(
-    classifier: Classifier,
-    x: NDArray[np.float32],
-    sigma: float,
-    n: int,
-    *,
-    batch_size: int,
-    rng: np.random.Generator,
-    advance: Advance | None = None,
-) -> NDArray[np.int64]:
-    """Counts of ``n`` noisy predictions per input, seeded by one integer drawn from ``rng``
-    (:func:`draw_call_seed`); see :func:`count_seeded`."""
-    return count_seeded(
-        classifier, x, sigma, n, batch_size=batch_size, seed=draw_call_seed(rng), advance=advance
-    )
 
 
 def draw_call_seed(rng: np.random.Generator) -> int:
