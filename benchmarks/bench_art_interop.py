@@ -17,12 +17,11 @@ Run: ``python benchmarks/bench_art_interop.py``.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from timing import median_times
 
 BATCH = 256
 SHAPE = (3, 32, 32)
@@ -32,25 +31,6 @@ REPEATS = 5
 WARMUP = 1
 MEAN = (0.49, 0.48, 0.45)
 STD = (0.25, 0.24, 0.26)
-
-
-def _median_times(fns: dict[str, Callable[[], Any]]) -> tuple[dict[str, float], dict[str, float]]:
-    for _ in range(WARMUP):
-        for fn in fns.values():
-            fn()
-    cpu: dict[str, list[float]] = {k: [] for k in fns}
-    wall: dict[str, list[float]] = {k: [] for k in fns}
-    order = list(fns.items())
-    for rep in range(REPEATS):
-        for name, fn in order if rep % 2 == 0 else order[::-1]:  # ABBA: drifts cancel
-            c0, w0 = time.thread_time(), time.perf_counter()
-            fn()
-            cpu[name].append(time.thread_time() - c0)
-            wall[name].append(time.perf_counter() - w0)
-    return (
-        {k: statistics.median(v) for k, v in cpu.items()},
-        {k: statistics.median(v) for k, v in wall.items()},
-    )
 
 
 def main() -> dict[str, float]:
@@ -86,7 +66,7 @@ def main() -> dict[str, float]:
 
         run_ours, run_theirs = attack(ours), attack(theirs)
         difference = float(np.abs(run_ours() - run_theirs()).max())
-        cpu, wall = _median_times({"to_art": run_ours, "art": run_theirs})
+        cpu, wall = median_times({"to_art": run_ours, "art": run_theirs}, REPEATS, WARMUP)
     finally:
         torch.set_num_threads(threads)
     print(f"PGD {STEPS} steps, batch {BATCH}, {SHAPE}: max |to_art - ART| = {difference:.2e}")

@@ -23,32 +23,17 @@ Run: ``python benchmarks/bench_ood.py``.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from timing import median_cpu
 
 from trustml.adapters.torch import PyTorchClassifier
 from trustml.ood import DKNN, FeatureExtractor, Mahalanobis
 
 torch.set_num_threads(1)
-
-
-def _median_cpu(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2) -> dict[str, float]:
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    order = list(fns.items())
-    for rep in range(repeats):
-        for name, fn in order if rep % 2 == 0 else order[::-1]:
-            t0 = time.thread_time()
-            fn()
-            times[name].append(time.thread_time() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 class _PerLayer:
@@ -80,7 +65,7 @@ def extraction() -> dict[str, float]:
         with torch.no_grad():
             model(torch.from_numpy(x)).numpy()
 
-    t = _median_cpu({"raw": raw, "fast": lambda: fast.predict(x, batch_size=256),
+    t = median_cpu({"raw": raw, "fast": lambda: fast.predict(x, batch_size=256),
                      "per_layer": lambda: slow.predict(x, batch_size=256)}, repeats=15)
     return {"extract 3 layers + logits / raw forward (target <= 1.1)": t["fast"] / t["raw"],
             "same without the fast path (one get_activations per layer) / raw forward":
@@ -114,7 +99,7 @@ def keras_extraction() -> dict[str, float]:
     def raw() -> None:
         model(tf.constant(x), training=False).numpy()
 
-    t = _median_cpu({"raw": raw, "fast": lambda: fast.predict(x, batch_size=256)}, repeats=15)
+    t = median_cpu({"raw": raw, "fast": lambda: fast.predict(x, batch_size=256)}, repeats=15)
     return {"Keras: extract 3 layers + logits / raw model(x) (target <= 1.1)":
             t["fast"] / t["raw"]}
 
@@ -157,7 +142,7 @@ def scoring() -> dict[str, float]:
                               ("oodeel Mahalanobis", om.Mahalanobis(eps=0.0))):
                 det.fit(model, loader(x_all[:n], y_all[:n]), feature_layers_id=["1"])
                 fns[name] = lambda d=det: d.score(loader(x_q))
-        t = _median_cpu(fns, repeats=5 if n < 50_000 else 3, warmup=1)
+        t = median_cpu(fns, repeats=5 if n < 50_000 else 3, warmup=1)
         for name, sec in t.items():
             if n == 1_000:
                 base[name] = sec

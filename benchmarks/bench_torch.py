@@ -19,13 +19,12 @@ Run: ``python benchmarks/bench_torch.py``.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from timing import median_times
 
 from trustml.adapters.torch import PyTorchClassifier
 
@@ -42,27 +41,6 @@ def small_cnn() -> torch.nn.Module:
         torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(32 * 8 * 8, CLASSES),
-    )
-
-
-def _median_times(fns: dict[str, Callable[[], Any]]) -> tuple[dict[str, float], dict[str, float]]:
-    """Median thread-CPU time and median wall time of each function (seconds), calls interleaved
-    so drifts hit every side alike."""
-    for _ in range(WARMUP):
-        for fn in fns.values():
-            fn()
-    cpu: dict[str, list[float]] = {k: [] for k in fns}
-    wall: dict[str, list[float]] = {k: [] for k in fns}
-    order = list(fns.items())
-    for rep in range(REPEATS):
-        for name, fn in order if rep % 2 == 0 else order[::-1]:  # ABBA: drifts cancel
-            c0, w0 = time.thread_time(), time.perf_counter()
-            fn()
-            cpu[name].append(time.thread_time() - c0)
-            wall[name].append(time.perf_counter() - w0)
-    return (
-        {k: statistics.median(v) for k, v in cpu.items()},
-        {k: statistics.median(v) for k, v in wall.items()},
     )
 
 
@@ -109,7 +87,7 @@ def main() -> dict[str, float]:
             onehot = np.eye(CLASSES, dtype=np.float32)[y]
             fns["art_predict"] = lambda: art.predict(x, batch_size=BATCH)
             fns["art_loss_gradient"] = lambda: art.loss_gradient(x, onehot)
-        times, walls = _median_times(fns)
+        times, walls = median_times(fns, REPEATS, WARMUP)
     finally:
         torch.set_num_threads(threads)
     ratios = {
