@@ -40,6 +40,7 @@ __all__ = [
     "Certifier",
     "ClassGradients",
     "Classifier",
+    "Clonable",
     "DecisionTrees",
     "Estimator",
     "Fittable",
@@ -132,6 +133,21 @@ class Fittable(Protocol):
 
     def fit_generator(self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20) -> None:
         """Train on an iterable of ``(x, y)`` batches, re-iterated once per epoch."""
+        ...
+
+
+@runtime_checkable
+class Clonable(Protocol):
+    """Optional: an independent, untrained copy of the estimator (ART's ``clone_for_refitting``).
+
+    The copy has the same architecture, preprocessing, ``clip_values`` and constructor settings,
+    freshly initialised weights, and shares no state with the original: training the copy never
+    changes the original. Algorithms and the conformance kit train copies through this instead of
+    ``copy.deepcopy``, which fails for some framework models (MXNet Gluon) and can share state.
+    """
+
+    def clone_for_refitting(self) -> Any:
+        """A new estimator of the same class, untrained (re-initialised weights), sharing nothing."""
         ...
 
 
