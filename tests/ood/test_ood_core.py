@@ -105,6 +105,25 @@ def test_logit_scores_closed_form() -> None:
                        -softmax(z / 2.0, axis=1).max(1))
 
 
+def test_gen_is_accurate_when_the_top_probability_rounds_to_one() -> None:
+    """``1 - p_max`` below float64's resolution at 1 (margins of 40 and 60 nats): GEN sums it
+    from the other probabilities, so the score matches the log-domain closed form
+    ``sum_c exp(gamma (log p_c + log(1 - p_c)))`` instead of dropping the top class's term."""
+    net = NumpyNet(np.eye(3), np.zeros(3), input_dim=3)
+    z = np.array([[40.0, 0.0, -1.0], [60.0, 1.0, 0.0], [2.0, 1.0, 0.0]])
+    gamma = 0.1
+    log_p = z - logsumexp(z, axis=1, keepdims=True)
+    log_rest = np.stack(
+        [logsumexp(np.delete(z, c, axis=1), axis=1) for c in range(3)], axis=1
+    ) - logsumexp(z, axis=1, keepdims=True)
+    expected = np.exp(gamma * (log_p + log_rest)).sum(axis=1)
+    scores = GEN(gamma=gamma).fit(net).score(z)[0]
+    np.testing.assert_allclose(scores, expected, rtol=1e-12)
+    p = softmax(z, axis=1)
+    naive = (p**gamma * (1.0 - p) ** gamma).sum(axis=1)  # 1 - p_max = 0 in rows 0 and 1
+    assert np.all(np.abs(naive[:2] - expected[:2]) > 1e-3)
+
+
 def test_odin_perturbation_matches_finite_differences() -> None:
     rng = np.random.default_rng(3)
     net = NumpyNet(rng.normal(size=(6, 3)), rng.normal(size=3), rng.normal(size=(5, 6)),

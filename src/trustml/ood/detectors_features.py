@@ -22,6 +22,15 @@ __all__ = ["DKNN", "RMDS", "VIM", "Mahalanobis"]
 F64 = NDArray[np.float64]
 
 
+def _pinv(cov: F64) -> F64:
+    """Pseudo-inverse of a covariance, singular values below ``D * eps(float64)`` times the
+    largest set to zero: the cutoff ``torch.linalg.pinv`` (oodeel's) uses in float64, stated
+    here because numpy's default (``rcond=1e-15``) differs."""
+    return np.asarray(
+        np.linalg.pinv(cov, rcond=cov.shape[0] * np.finfo(np.float64).eps, hermitian=True)
+    )
+
+
 def _squared_mahalanobis(feats: F64, mean: F64, precision: F64) -> F64:
     d = feats - mean
     return np.asarray(((d @ precision) * d).sum(axis=1))
@@ -55,7 +64,7 @@ class Mahalanobis(FeatureBasedDetector):
         means = np.stack([feats[labels == c].mean(axis=0) for c in classes])
         centred = feats - means[np.searchsorted(classes, labels)]
         cov = centred.T @ centred / feats.shape[0]
-        return means, np.linalg.pinv(cov, hermitian=True)
+        return means, _pinv(cov)
 
     def _fit_layer(
         self, i: int, feats: F64, logits: F64, labels: NDArray[np.int64] | None
@@ -94,7 +103,7 @@ class RMDS(Mahalanobis):
         mean = feats.mean(axis=0)
         centred = feats - mean
         cov = centred.T @ centred / feats.shape[0]
-        self._bg.append((mean, np.linalg.pinv(cov, hermitian=True)))
+        self._bg.append((mean, _pinv(cov)))
 
     def _score_layer(self, i: int, feats: F64, logits: F64, fit: bool = False) -> F64:
         background = _squared_mahalanobis(feats, *self._bg[i])

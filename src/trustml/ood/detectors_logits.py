@@ -70,7 +70,9 @@ class Entropy(OODBaseDetector):
 
 class GEN(OODBaseDetector):
     """Generalized entropy (Liu, Lochman, Zach, CVPR 2023):
-    ``sum over the k largest p_c of p_c^gamma (1 - p_c)^gamma``.
+    ``sum over the k largest p_c of p_c^gamma (1 - p_c)^gamma`` (oodeel's definition), in
+    float64 with ``1 - p_max`` summed from the other probabilities (no cancellation when
+    ``p_max`` is close to 1).
 
     Parameters
     ----------
@@ -90,8 +92,20 @@ class GEN(OODBaseDetector):
         super().__init__(**kwargs)
 
     def _score(self, feats: list[F64], logits: F64) -> F64:
-        probs = np.sort(softmax(logits, axis=1), axis=1)[:, -self.k :]
-        return np.asarray((probs**self.gamma * (1.0 - probs) ** self.gamma).sum(axis=1))
+        probs = softmax(logits, axis=1)
+        # 1 - p_c without cancellation: for the largest probability (the only one that can
+        # exceed 1/2) it is the sum of the others. oodeel computes 1 - p in float32, where it is
+        # 0 (or a multiple of 6e-8) once p rounds to 1, and (1 - p)^gamma amplifies that rounding
+        # (gamma = 0.1: 1e-9 ** 0.1 = 0.13 against 0); see docs/ood_oodeel_agreement.md.
+        rows, top = np.arange(len(probs)), probs.argmax(axis=1)
+        others = probs.copy()
+        others[rows, top] = 0.0
+        rest = 1.0 - probs
+        rest[rows, top] = others.sum(axis=1)
+        order = np.argsort(probs, axis=1, kind="stable")[:, -self.k :]
+        p = np.take_along_axis(probs, order, axis=1)
+        q = np.take_along_axis(rest, order, axis=1)
+        return np.asarray((p**self.gamma * q**self.gamma).sum(axis=1))
 
 
 class ODIN(OODBaseDetector):
