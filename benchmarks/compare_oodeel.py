@@ -135,11 +135,25 @@ def pairs() -> dict[str, tuple[Any, Any, bool]]:
                  False),
         "Energy+ReAct": (Energy(use_react=True, react_quantile=0.8),
                          om.Energy(use_react=True, react_quantile=0.8), False),
+        "Energy+ASH": (Energy(use_ash=True, ash_percentile=0.9),
+                       om.Energy(use_ash=True, ash_percentile=0.9), False),
+        "Energy+SCALE": (Energy(use_scale=True, scale_percentile=0.85),
+                         om.Energy(use_scale=True, scale_percentile=0.85), False),
         "Mahalanobis": (Mahalanobis(), om.Mahalanobis(eps=0.0), True),
         "RMDS": (RMDS(), om.RMDS(eps=0.0), True),
         "DKNN": (DKNN(nearest=10), om.DKNN(nearest=10), True),
         "VIM": (VIM(), om.VIM(), True),
     }
+
+
+def _remove_oodeel_hooks(net: torch.nn.Module) -> None:
+    """oodeel's torch extractor leaves its forward hooks (ReAct / SCALE / ASH pre-hooks on the
+    head included) on the user's model until the next extractor replaces them; remove them so
+    that trustml is scored on the user's own model."""
+    for handle in getattr(net, "_ood_handles", []):
+        handle.remove()
+    if hasattr(net, "_ood_handles"):
+        net._ood_handles = []
 
 
 def main() -> None:
@@ -160,6 +174,7 @@ def main() -> None:
             rows.append(f"| {name} | — | — | — | — (adapter lacks ActivationTransforms) |")
             continue
         layers = ["3"] if feature_based else []
+        _remove_oodeel_hooks(net)  # the previous oodeel detector's hooks stay on the model
         t0 = time.perf_counter()
         ours.fit(clf, d["x_fit"], d["y_fit"], feature_layers_id=layers or ["4"])
         s_ours = ours.score(x_q)[0]
@@ -176,6 +191,7 @@ def main() -> None:
         rel64 = "— (faiss: float32 only)"
         if name != "DKNN":
             theirs64 = pairs()[name][1]
+            _remove_oodeel_hooks(net)  # net64 shares net's layers
             theirs64.fit(net64, fit_data if (feature_based or name.endswith("ReAct")) else None,
                          feature_layers_id=layers)
             s64 = np.asarray(theirs64.score(loader(x_q))[0], dtype=np.float64)

@@ -32,7 +32,12 @@ from trustml.errors import ParameterError, ParameterTypeError
 if TYPE_CHECKING:
     from trustml.protocols import ActivationTransforms
 
-__all__ = ["ActivationTransform", "check_transform", "transformed_activations"]
+__all__ = [
+    "ActivationTransform",
+    "PercentileRescale",
+    "check_transform",
+    "transformed_activations",
+]
 
 
 def _bound(value: float | None, name: str) -> float | None:
@@ -198,3 +203,58 @@ def check_transform(
                 f"{layer!r} (one sample), got a scale of shape {transform.scale.shape}"
             )
     return transform
+
+
+@dataclass(frozen=True)
+class PercentileRescale:
+    """Per-sample rescaling of a layer's output at a percentile of its own values:
+    SCALE (Xu, Lian, Kumar, Wang, Lin, "Scaling for training time and post-hoc
+    out-of-distribution detection enhancement", ICLR 2024) and ASH-S (Djurisic, Bozanic, Ashok,
+    Liu, "Extremely simple activation shaping for out-of-distribution detection", ICLR 2023).
+
+    For one sample's values ``a`` (flattened), ``t`` is their ``percentile`` quantile (linear
+    interpolation, as ``numpy.quantile`` and ``torch.quantile``), ``m = a > t`` and
+    ``s = exp(sum(a) / sum(a * m))``; SCALE returns ``a * s``, ASH (``prune=True``) returns
+    ``a * m * s``. A sample with ``sum(a * m) == 0`` is left unchanged (``s = 1``; the
+    formula's ratio is undefined there, oodeel returns inf/NaN).
+
+    Unlike :class:`ActivationTransform` it is not elementwise, so adapters do not install it:
+    :class:`trustml.ood.FeatureExtractor` applies it to the head layer's input and computes the
+    head from the layer's weights.
+
+    Parameters
+    ----------
+    percentile : float
+        In ``[0, 1)``.
+    prune : bool
+        True: ASH (values at or below the percentile are zeroed); False: SCALE.
+
+    Raises
+    ------
+    ParameterError, ParameterTypeError
+        ``percentile`` outside ``[0, 1)`` or not a real number.
+    """
+
+    percentile: float
+    prune: bool = False
+
+    def __post_init__(self) -> None:
+        value = _bound(self.percentile, "percentile")
+        if value is None or not 0.0 <= value < 1.0:
+            raise ParameterError(f"percentile: expected a number in [0, 1), got {value}")
+        object.__setattr__(self, "percentile", value)
+        object.__setattr__(self, "prune", bool(self.prune))
+
+    def apply(self, a: ArrayLike) -> NDArray[np.float64]:
+        """The transform on a batch ``(N, *layer_output_shape)``, in float64 (same shape)."""
+        arr = np.asarray(a, dtype=np.float64)
+        flat = arr.reshape(arr.shape[0], -1)
+        threshold = np.quantile(flat, self.percentile, axis=1)
+        mask = flat > threshold[:, None]
+        kept = np.where(mask, flat, 0.0)
+        total, top = flat.sum(axis=1), kept.sum(axis=1)
+        ok = top != 0.0
+        s = np.ones_like(total)
+        s[ok] = np.exp(total[ok] / top[ok])
+        out = (kept if self.prune else flat) * s[:, None]
+        return out.reshape(arr.shape)

@@ -58,6 +58,14 @@ class OODBaseDetector:
         ``react_quantile`` quantile of their values on the fit set, inside the forward pass.
     react_quantile : float
         In ``(0, 1]``; default 0.8 (oodeel's).
+    use_scale, use_ash : bool
+        SCALE (Xu et al., ICLR 2024) / ASH-S (Djurisic et al., ICLR 2023): rescale each
+        sample's penultimate activations at ``scale_percentile`` / ``ash_percentile`` of its
+        own values before the head (see :class:`~trustml.ood.FeatureExtractor`; the head must
+        be a dense layer). At most one of ``use_react``, ``use_scale``, ``use_ash``; not with
+        ``eps > 0`` (the input perturbation's gradient would not see the rescaling).
+    scale_percentile, ash_percentile : float
+        In ``[0, 1)``; defaults 0.85 and 0.90 (oodeel's).
     eps : float
         ODIN input perturbation (Liang, Li, Srikant, ICLR 2018): score
         ``x - eps * sign(grad_x CE(logits(x) / temperature, argmax logits(x)))`` instead of
@@ -82,13 +90,38 @@ class OODBaseDetector:
         react_quantile: float = 0.8,
         eps: float = 0.0,
         temperature: float = 1000.0,
+        use_scale: bool = False,
+        use_ash: bool = False,
+        scale_percentile: float = 0.85,
+        ash_percentile: float = 0.90,
     ) -> None:
-        if not isinstance(use_react, (bool, np.bool_)):
-            raise ParameterTypeError(f"use_react: expected a bool, got {use_react!r}")
+        flags = {"use_react": use_react, "use_scale": use_scale, "use_ash": use_ash}
+        for name, flag in flags.items():
+            if not isinstance(flag, (bool, np.bool_)):
+                raise ParameterTypeError(f"{name}: expected a bool, got {flag!r}")
+        on = [name for name, flag in flags.items() if flag]
+        if len(on) > 1:
+            raise ParameterError(
+                f"{on[1]}: expected False when {on[0]} is True (ReAct, SCALE and ASH exclude "
+                "each other, as in oodeel), got True"
+            )
         self.use_react = bool(use_react)
+        self.use_scale = bool(use_scale)
+        self.use_ash = bool(use_ash)
+        self.scale_percentile = _check_real(scale_percentile, "scale_percentile", 0.0, 1.0)
+        self.ash_percentile = _check_real(ash_percentile, "ash_percentile", 0.0, 1.0)
+        for name, value in (("scale_percentile", self.scale_percentile),
+                            ("ash_percentile", self.ash_percentile)):
+            if value >= 1.0:
+                raise ParameterError(f"{name}: expected a number in [0, 1), got {value!r}")
         self.react_quantile = _check_real(react_quantile, "react_quantile", 0.0, 1.0, True)
         self.eps = _check_real(eps, "eps", 0.0)
         self.temperature = _check_real(temperature, "temperature", 0.0, low_open=True)
+        if self.eps > 0 and (self.use_scale or self.use_ash):
+            raise ParameterError(
+                f"eps: expected 0 with use_scale / use_ash (the input perturbation's gradient "
+                f"is that of the model without the rescaling), got {self.eps}"
+            )
         self.react_threshold: float | None = None
         self.feature_extractor: FeatureExtractor | None = None
         self.postproc_fns: list[Callable[[NDArray[Any]], NDArray[Any]] | None] | None = None
@@ -178,7 +211,11 @@ class OODBaseDetector:
             pen = classifier.layer_names[probe.find_layer(head_layer_id, "head_layer_id")[1] - 1]
             acts = np.asarray(classifier.get_activations(x_arr, pen, size))
             threshold = float(np.quantile(acts, self.react_quantile))
-        extractor = FeatureExtractor(classifier, layers, head_layer_id, input_layer_id, threshold)
+        extractor = FeatureExtractor(
+            classifier, layers, head_layer_id, input_layer_id, threshold,
+            scale_percentile=self.scale_percentile if self.use_scale else None,
+            ash_percentile=self.ash_percentile if self.use_ash else None,
+        )
         fns = extractor._postproc(postproc_fns)
         if postproc_fns is None and self.requires_internal_features:
             cf = bool(classifier.channels_first)

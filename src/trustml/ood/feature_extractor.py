@@ -25,8 +25,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from trustml.activations import ActivationTransform, transformed_activations
+from trustml.activations import ActivationTransform, PercentileRescale, transformed_activations
 from trustml.errors import ParameterError, ParameterTypeError
+from trustml.ood._weights import layer_weights
 from trustml.protocols import (
     ActivationTransforms,
     Classifier,
@@ -45,6 +46,14 @@ PostprocFn = Callable[[NDArray[Any]], NDArray[Any]]
 @runtime_checkable
 class LayeredClassifier(Classifier, NeuralNetwork, Protocol):
     """What feature extraction needs: a classifier whose layer outputs can be read."""
+
+
+def _rescale(value: Any, name: str, prune: bool) -> PercentileRescale:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterTypeError(f"{name}: expected a number in [0, 1), got {value!r}")
+    if not 0.0 <= float(value) < 1.0:
+        raise ParameterError(f"{name}: expected a number in [0, 1), got {value!r}")
+    return PercentileRescale(float(value), prune=prune)
 
 
 def global_average_pool(features: NDArray[Any], channels_first: bool = True) -> NDArray[Any]:
@@ -81,6 +90,16 @@ class FeatureExtractor:
         layer just before ``head_layer_id`` in ``layer_names``, i.e. the head's input in a
         sequential model) at this value inside the forward pass. Needs the
         :class:`~trustml.protocols.ActivationTransforms` capability.
+    scale_percentile, ash_percentile : float or None
+        SCALE (Xu et al., ICLR 2024) / ASH-S (Djurisic et al., ICLR 2023): rescale each
+        sample's penultimate activations at this percentile of its own values
+        (:class:`~trustml.activations.PercentileRescale`) before the head, as oodeel's
+        forward pre-hook on the head layer does. The head must be a dense layer whose input is
+        the penultimate layer's (flattened) output: the logits are computed as
+        ``rescaled @ kernel + bias`` from :meth:`get_weights` (in float64), the features of
+        every layer are those of the unchanged forward pass (as in oodeel), and the model is
+        not touched. At most one of ``react_threshold``, ``scale_percentile`` and
+        ``ash_percentile``.
 
     Raises
     ------
@@ -90,9 +109,12 @@ class FeatureExtractor:
     ParameterError
         Unknown layer (naming ``feature_layers_id`` or ``head_layer_id``), an empty
         ``feature_layers_id``, a non-finite ``react_threshold``, a ``head_layer_id`` with no
-        layer before it when ``react_threshold`` is set, or ``input_layer_id`` not None.
+        layer before it when ``react_threshold`` is set, or ``input_layer_id`` not None;
+        a percentile outside ``[0, 1)``, or more than one of ``react_threshold``,
+        ``scale_percentile``, ``ash_percentile``.
     ParameterTypeError
-        A layer id that is neither int nor str, or a ``react_threshold`` that is not a number.
+        A layer id that is neither int nor str, or a ``react_threshold`` or percentile that is
+        not a number.
     """
 
     def __init__(
@@ -102,8 +124,25 @@ class FeatureExtractor:
         head_layer_id: LayerId = -1,
         input_layer_id: LayerId | None = None,
         react_threshold: float | None = None,
+        scale_percentile: float | None = None,
+        ash_percentile: float | None = None,
     ) -> None:
         require(classifier, LayeredClassifier, "classifier")
+        switches = {"react_threshold": react_threshold, "scale_percentile": scale_percentile,
+                    "ash_percentile": ash_percentile}
+        chosen = [name for name, value in switches.items() if value is not None]
+        if len(chosen) > 1:
+            raise ParameterError(
+                f"{chosen[1]}: expected None when {chosen[0]} is set (ReAct, SCALE and ASH "
+                f"exclude each other, as in oodeel), got {switches[chosen[1]]!r}"
+            )
+        self.rescale: PercentileRescale | None = None
+        if scale_percentile is not None:
+            self.rescale = _rescale(scale_percentile, "scale_percentile", prune=False)
+        if ash_percentile is not None:
+            self.rescale = _rescale(ash_percentile, "ash_percentile", prune=True)
+        self.scale_percentile = None if scale_percentile is None else float(scale_percentile)
+        self.ash_percentile = None if ash_percentile is None else float(ash_percentile)
         if input_layer_id is not None:
             raise ParameterError(
                 "input_layer_id: expected None (trustml runs the whole model through the "
@@ -148,6 +187,14 @@ class FeatureExtractor:
                 )
             self.react_threshold = float(react_threshold)
             self._penultimate = classifier.layer_names[head_index - 1]
+        if self.rescale is not None:
+            if head_index == 0:
+                raise ParameterError(
+                    "head_layer_id: expected a layer with a layer before it (SCALE / ASH rescale "
+                    f"the head's input), got {head_layer_id!r}, the first layer"
+                )
+            self._penultimate = classifier.layer_names[head_index - 1]
+            self._check_dense_head()
 
     # ------------------------------------------------------------------ layers
 
@@ -181,6 +228,45 @@ class FeatureExtractor:
             f"{name}: expected an int index or a str name, got {type(layer_id).__name__}"
         )
 
+    def get_weights(self, layer_id: LayerId) -> list[NDArray[Any]]:
+        """A dense or convolution layer's ``[kernel, bias]`` in ONE layout for every framework:
+        output units last, as Keras stores them.
+
+        Parameters
+        ----------
+        layer_id : int or str
+            Index into ``classifier.layer_names`` (negative from the end) or a name.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            ``[kernel, bias]``: a dense layer's kernel is ``(in_features, out_features)`` (so
+            ``inputs @ kernel + bias`` is its output), a convolution's
+            ``(*kernel_size, in_channels / groups, out_channels)``; ``bias`` is
+            ``(out_features,)``, zeros for a layer without one. Copies, in the model's dtype;
+            PyTorch's ``(out, in, ...)`` and Gluon's ``(units, in_units)`` are transposed (oodeel
+            returns each framework's own layout).
+
+        Raises
+        ------
+        ParameterError
+            Unknown layer, or a layer that is neither dense nor a (non-transposed)
+            convolution.
+        CapabilityError
+            The classifier has no ``model`` attribute holding a PyTorch module, a Keras model
+            or a Gluon block (adapters of other frameworks).
+        """
+        name, _ = self.find_layer(layer_id)
+        return layer_weights(self.classifier, name)
+
+    def _check_dense_head(self) -> None:
+        kernel, _ = self.get_weights(self._head_name)
+        if kernel.ndim != 2:
+            raise ParameterError(
+                f"head_layer_id: SCALE / ASH compute the head from its weights and need a dense "
+                f"head layer, got {self._head_name!r} with a {kernel.ndim}-d kernel"
+            )
+
     @property
     def feature_layer_names(self) -> list[str]:
         """Names of the feature layers, in the order of ``feature_layers_id``."""
@@ -193,14 +279,17 @@ class FeatureExtractor:
 
     @property
     def penultimate_layer_name(self) -> str | None:
-        """Name of the layer that ReAct clips (None without ``react_threshold``)."""
+        """Name of the layer that ReAct clips or SCALE / ASH rescale (None without them)."""
         return self._penultimate
 
     # ------------------------------------------------------------------ extraction
 
-    def _outputs(self, x: Any, batch_size: int, framework: bool) -> list[Any]:
-        """Outputs of the feature layers then the head; a layer named twice is computed once."""
-        names = [*self._feature_names, self._head_name]
+    def _outputs(
+        self, x: Any, batch_size: int, framework: bool, extra: Sequence[str] = ()
+    ) -> list[Any]:
+        """Outputs of the feature layers, the head, then ``extra`` layers; a layer named twice is
+        computed once."""
+        names = [*self._feature_names, self._head_name, *extra]
         layers: list[int | str] = list(dict.fromkeys(names))
         clf = self.classifier
         if isinstance(clf, MultiLayerActivations):
@@ -212,7 +301,42 @@ class FeatureExtractor:
         by_name = dict(zip(layers, outs, strict=True))
         return [by_name[name] for name in names]
 
+    def _rescaled_logits(self, penultimate: NDArray[Any], logits: NDArray[Any]) -> NDArray[Any]:
+        """``rescale(penultimate) @ kernel + bias`` in float64, after checking that the unchanged
+        head output is ``penultimate @ kernel + bias`` (the head is affine in its input)."""
+        assert self.rescale is not None
+        kernel, bias = (w.astype(np.float64) for w in self.get_weights(self._head_name))
+        pen = penultimate.astype(np.float64).reshape(len(penultimate), -1)
+        if pen.shape[1] != kernel.shape[0]:
+            raise ParameterError(
+                f"head_layer_id: the head {self._head_name!r} takes {kernel.shape[0]} inputs but "
+                f"the layer before it, {self._penultimate!r}, gives {pen.shape[1]}"
+            )
+        plain = pen @ kernel + bias
+        ref = np.asarray(logits, dtype=np.float64).reshape(plain.shape)
+        tol = 1e-3 * (np.abs(ref).max(initial=0.0) + 1.0)
+        if not np.allclose(plain, ref, rtol=1e-3, atol=tol):
+            raise ParameterError(
+                f"head_layer_id: SCALE / ASH need a head that is affine in the output of "
+                f"{self._penultimate!r} (a dense layer with a linear activation); the output of "
+                f"{self._head_name!r} differs from inputs @ kernel + bias by up to "
+                f"{np.abs(plain - ref).max():.3g}"
+            )
+        out: NDArray[Any] = self.rescale.apply(pen) @ kernel + bias
+        return out
+
     def _run(self, x: Any, batch_size: int, framework: bool) -> list[Any]:
+        if self.rescale is not None:
+            if framework:
+                raise ParameterError(
+                    "scale_percentile / ash_percentile: the rescaled logits are computed in "
+                    "numpy; use predict, not predict_tensor"
+                )
+            assert self._penultimate is not None
+            outs = self._outputs(x, batch_size, framework, extra=[self._penultimate])
+            pen = np.asarray(outs.pop())
+            outs[-1] = self._rescaled_logits(pen, np.asarray(outs[-1]))
+            return outs
         if self._penultimate is None or self.react_threshold is None:
             return self._outputs(x, batch_size, framework)
         clipper = require(self.classifier, ActivationTransforms, "classifier")
@@ -300,5 +424,6 @@ class FeatureExtractor:
     def __repr__(self) -> str:
         return (
             f"FeatureExtractor(feature_layers={self._feature_names}, head={self._head_name!r}, "
-            f"react_threshold={self.react_threshold})"
+            f"react_threshold={self.react_threshold}, scale_percentile={self.scale_percentile}, "
+            f"ash_percentile={self.ash_percentile})"
         )
