@@ -256,5 +256,5 @@ class PercentileRescale:
         ok = top != 0.0
         s = np.ones_like(total)
         s[ok] = np.exp(total[ok] / top[ok])
-        out = (kept if self.prune else flat) * s[:, None]
-        return out.reshape(arr.shape)
+        out: NDArray[np.float64] = ((kept if self.prune else flat) * s[:, None]).reshape(arr.shape)
+        return out

@@ -49,13 +49,12 @@ def _torch(model: Any, name: str) -> list[NDArray[Any]] | None:
         return None
     layer = model.get_submodule(name)
     conv = torch.nn.modules.conv
-    weight = getattr(layer, "weight", None)
     bias = getattr(layer, "bias", None)
     bias_np = None if bias is None else bias.detach().cpu().numpy()
     if isinstance(layer, torch.nn.Linear):
-        return _with_bias(weight.detach().cpu().numpy().T, bias_np)
+        return _with_bias(layer.weight.detach().cpu().numpy().T, bias_np)
     if isinstance(layer, conv._ConvNd) and not isinstance(layer, conv._ConvTransposeNd):
-        return _with_bias(_out_last(weight.detach().cpu().numpy()), bias_np)
+        return _with_bias(_out_last(layer.weight.detach().cpu().numpy()), bias_np)
     raise _unsupported(name, layer)
 
 
@@ -81,8 +80,8 @@ def _keras(model: Any, name: str) -> list[NDArray[Any]] | None:
     )
     if not isinstance(layer, kinds) or isinstance(layer, transposed):
         raise _unsupported(name, layer)
-    bias = None if layer.bias is None else np.asarray(keras.ops.convert_to_numpy(layer.bias))
-    return _with_bias(np.asarray(keras.ops.convert_to_numpy(layer.kernel)), bias)
+    weights = layer.get_weights()  # [kernel, bias] or [kernel]
+    return _with_bias(np.asarray(weights[0]), np.asarray(weights[1]) if layer.use_bias else None)
 
 
 def _mxnet(model: Any, name: str) -> list[NDArray[Any]] | None:

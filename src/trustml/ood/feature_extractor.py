@@ -260,7 +260,13 @@ class FeatureExtractor:
         return layer_weights(self.classifier, name)
 
     def _check_dense_head(self) -> None:
-        kernel, _ = self.get_weights(self._head_name)
+        try:
+            kernel, _ = self.get_weights(self._head_name)
+        except ParameterError as err:
+            raise ParameterError(
+                f"head_layer_id: SCALE / ASH compute the head from its weights and need a "
+                f"dense head layer ({err})"
+            ) from None
         if kernel.ndim != 2:
             raise ParameterError(
                 f"head_layer_id: SCALE / ASH compute the head from its weights and need a dense "
