@@ -15,7 +15,7 @@ import pytest
 from ood_numpy_adapter import NumpyNet
 
 from trustml.activations import PercentileRescale
-from trustml.errors import CapabilityError, ParameterError
+from trustml.errors import CapabilityError, InputShapeError, ParameterError
 from trustml.ood import MLS, ODIN, Energy, FeatureExtractor
 
 torch = pytest.importorskip("torch")
@@ -183,3 +183,37 @@ def test_scale_ash_typed_errors() -> None:
     numpy_net = NumpyNet(np.eye(3), np.zeros(3), input_dim=3)
     with pytest.raises(CapabilityError, match="model"):
         FeatureExtractor(numpy_net, [-1]).get_weights(-1)
+
+
+def test_input_layer_id_starts_the_model_at_a_layer() -> None:
+    from trustml.adapters.torch import PyTorchClassifier
+    from trustml.ood import DKNN
+
+    torch.manual_seed(2)
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 5), nn.ReLU(), nn.Linear(5, 3))
+    clf = PyTorchClassifier(model, nn.CrossEntropyLoss(), (6,), 3, preprocessing=(0.5, 2.0))
+    rng = np.random.default_rng(4)
+    x, x_fit = rng.normal(size=(9, 6)).astype(np.float32), rng.normal(size=(40, 6)).astype("f4")
+    mid, mid_fit = clf.get_activations(x, "1"), clf.get_activations(x_fit, "1")
+    ext = FeatureExtractor(clf, ["3"], input_layer_id="2")
+    assert ext.classifier.input_shape == (8,) and ext.input_layer_id == "2"
+    feats, info = ext.predict(mid)
+    np.testing.assert_allclose(feats[0], clf.get_activations(x, "3"), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(info["logits"], clf.predict(x), rtol=1e-6, atol=1e-6)
+    assert ext.classifier.model[0] is model[2]  # shared layers, the user's model unchanged
+    assert [k for k, _ in model.named_children()] == ["0", "1", "2", "3", "4"]
+    whole = DKNN(nearest=3).fit(clf, x_fit, feature_layers_id=["3"])
+    cropped = DKNN(nearest=3).fit(clf, mid_fit, feature_layers_id=["3"], input_layer_id=2)
+    np.testing.assert_allclose(cropped.score(mid)[0], whole.score(x)[0], rtol=1e-5, atol=1e-7)
+    with pytest.raises(ParameterError, match="input_layer_id"):
+        FeatureExtractor(clf, ["3"], input_layer_id="nope")
+    with pytest.raises(InputShapeError, match="x_fit"):
+        DKNN(nearest=3).fit(clf, x_fit, feature_layers_id=["3"], input_layer_id="2")  # raw x
+    nested = nn.Sequential(nn.Sequential(nn.Linear(6, 4), nn.ReLU()), nn.Linear(4, 3))
+    nclf = PyTorchClassifier(nested, nn.CrossEntropyLoss(), (6,), 3)
+    with pytest.raises(ParameterError, match="input_layer_id"):
+        FeatureExtractor(nclf, [-1], input_layer_id="0.1")  # not a top-level layer
+    numpy_net = NumpyNet(np.eye(3), np.zeros(3), input_dim=3)
+    with pytest.raises(ParameterError, match="input_layer_id"):
+        FeatureExtractor(numpy_net, [-1], input_layer_id="logits")

@@ -160,8 +160,9 @@ class OODBaseDetector:
             (:func:`~trustml.ood.feature_extractor.global_average_pool`), flattening otherwise.
         head_layer_id : int or str
             The logits layer (``-2`` when a softmax layer ends the model).
-        input_layer_id : None
-            Only None (see :class:`~trustml.ood.FeatureExtractor`).
+        input_layer_id : int, str or None
+            Start the model at this layer (see :class:`~trustml.ood.FeatureExtractor`):
+            ``x_fit`` and the inputs of :meth:`score` are then that layer's inputs.
         batch_size : int
             Samples per forward pass.
 
@@ -181,9 +182,13 @@ class OODBaseDetector:
         """
         require(classifier, LayeredClassifier, "classifier")
         size = check_batch_size(batch_size)
+        net = classifier  # the classifier whose inputs x_fit are: the cropped one, if cropped
+        if input_layer_id is not None:
+            net = FeatureExtractor(classifier, [head_layer_id], head_layer_id,
+                                   input_layer_id).classifier
         x_arr: NDArray[Any] | None = None
         if x_fit is not None:
-            x_arr = check_batch(x_fit, classifier.input_shape, dtype=np.float64, name="x_fit")
+            x_arr = check_batch(x_fit, net.input_shape, dtype=np.float64, name="x_fit")
             if x_arr.shape[0] < 2:
                 raise ParameterError(
                     f"x_fit: expected at least 2 in-distribution samples, got {x_arr.shape[0]}"
@@ -195,7 +200,7 @@ class OODBaseDetector:
         if y_fit is not None:
             if x_arr is None:
                 raise ParameterError("y_fit: expected None when x_fit is None, got labels")
-            y_idx = to_index(y_fit, classifier.nb_classes, n=x_arr.shape[0], name="y_fit")
+            y_idx = to_index(y_fit, net.nb_classes, n=x_arr.shape[0], name="y_fit")
         layers = list(feature_layers_id) if self.requires_internal_features else [head_layer_id]
         if self.requires_internal_features and not layers:
             raise ParameterError(
@@ -207,9 +212,9 @@ class OODBaseDetector:
         threshold = None
         if self.use_react:
             assert x_arr is not None
-            probe = FeatureExtractor(classifier, [head_layer_id], head_layer_id, input_layer_id)
-            pen = classifier.layer_names[probe.find_layer(head_layer_id, "head_layer_id")[1] - 1]
-            acts = np.asarray(classifier.get_activations(x_arr, pen, size))
+            probe = FeatureExtractor(net, [head_layer_id], head_layer_id)
+            pen = net.layer_names[probe.find_layer(head_layer_id, "head_layer_id")[1] - 1]
+            acts = np.asarray(net.get_activations(x_arr, pen, size))
             threshold = float(np.quantile(acts, self.react_quantile))
         extractor = FeatureExtractor(
             classifier, layers, head_layer_id, input_layer_id, threshold,
@@ -218,7 +223,7 @@ class OODBaseDetector:
         )
         fns = extractor._postproc(postproc_fns)
         if postproc_fns is None and self.requires_internal_features:
-            cf = bool(classifier.channels_first)
+            cf = bool(net.channels_first)
             fns = [lambda a, cf=cf: global_average_pool(a, cf)] * len(layers)
         self.react_threshold = threshold
         self.feature_extractor = extractor

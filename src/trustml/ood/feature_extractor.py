@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from trustml.activations import ActivationTransform, PercentileRescale, transformed_activations
 from trustml.errors import ParameterError, ParameterTypeError
+from trustml.ood._crop import crop_classifier
 from trustml.ood._weights import layer_weights
 from trustml.protocols import (
     ActivationTransforms,
@@ -82,9 +83,16 @@ class FeatureExtractor:
     head_layer_id : int or str
         The layer whose output is the logits (``info["logits"]``); ``-1`` when the last layer is
         the head, ``-2`` when a softmax layer follows it (oodeel's convention).
-    input_layer_id : None
-        oodeel crops the model at a layer; trustml's protocols run the whole model, so only
-        ``None`` is accepted.
+    input_layer_id : int, str or None
+        As oodeel: start the model at this layer, so that :meth:`predict` takes the layer's
+        *inputs* (the previous layer's outputs, as the model computes them) instead of raw
+        inputs, and runs only the layers from there on. ``classifier`` is then replaced by a
+        classifier of the same adapter over that part of the model (:attr:`classifier`; the
+        layers are shared, not copied; identity preprocessing, no clip values), and
+        ``feature_layers_id`` / ``head_layer_id`` refer to its ``layer_names`` (the same names
+        as in the whole model). Supported for a top-level layer of a PyTorch
+        ``nn.Sequential`` wrapped by an adapter with ``get_params`` (``PyTorchClassifier``);
+        ``None`` (default): the whole model.
     react_threshold : float or None
         ReAct (Sun, Guo, Li, NeurIPS 2021): clip the penultimate activations (the output of the
         layer just before ``head_layer_id`` in ``layer_names``, i.e. the head's input in a
@@ -109,7 +117,8 @@ class FeatureExtractor:
     ParameterError
         Unknown layer (naming ``feature_layers_id`` or ``head_layer_id``), an empty
         ``feature_layers_id``, a non-finite ``react_threshold``, a ``head_layer_id`` with no
-        layer before it when ``react_threshold`` is set, or ``input_layer_id`` not None;
+        layer before it when ``react_threshold`` is set, or an ``input_layer_id`` that cannot
+        be cropped at (see above);
         a percentile outside ``[0, 1)``, or more than one of ``react_threshold``,
         ``scale_percentile``, ``ash_percentile``.
     ParameterTypeError
@@ -128,6 +137,10 @@ class FeatureExtractor:
         ash_percentile: float | None = None,
     ) -> None:
         require(classifier, LayeredClassifier, "classifier")
+        self.classifier = classifier
+        if input_layer_id is not None:
+            input_name, _ = self.find_layer(input_layer_id, "input_layer_id")
+            classifier = crop_classifier(classifier, input_name)
         switches = {"react_threshold": react_threshold, "scale_percentile": scale_percentile,
                     "ash_percentile": ash_percentile}
         chosen = [name for name, value in switches.items() if value is not None]
@@ -143,11 +156,6 @@ class FeatureExtractor:
             self.rescale = _rescale(ash_percentile, "ash_percentile", prune=True)
         self.scale_percentile = None if scale_percentile is None else float(scale_percentile)
         self.ash_percentile = None if ash_percentile is None else float(ash_percentile)
-        if input_layer_id is not None:
-            raise ParameterError(
-                "input_layer_id: expected None (trustml runs the whole model through the "
-                f"adapter), got {input_layer_id!r}"
-            )
         if isinstance(feature_layers_id, (str, int)) or not isinstance(
             feature_layers_id, Sequence
         ):
@@ -160,7 +168,7 @@ class FeatureExtractor:
         self.classifier = classifier
         self.feature_layers_id = list(feature_layers_id)
         self.head_layer_id = head_layer_id
-        self.input_layer_id = None
+        self.input_layer_id = input_layer_id
         self._feature_names = [
             self.find_layer(lid, "feature_layers_id")[0] for lid in self.feature_layers_id
         ]
