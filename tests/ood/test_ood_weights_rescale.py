@@ -217,3 +217,18 @@ def test_input_layer_id_starts_the_model_at_a_layer() -> None:
     numpy_net = NumpyNet(np.eye(3), np.zeros(3), input_dim=3)
     with pytest.raises(ParameterError, match="input_layer_id"):
         FeatureExtractor(numpy_net, [-1], input_layer_id="logits")
+
+
+def test_vim_pseudo_origin_has_zero_logits() -> None:
+    from trustml.ood import VIM
+
+    clf, _ = _torch_clf()
+    x = np.random.default_rng(5).normal(size=(30, 2, 6, 6)).astype(np.float32)
+    det = VIM(princ_dims=3, pca_origin="pseudo").fit(clf, x, feature_layers_id=["4"])
+    kernel, bias = FeatureExtractor(clf, [-1]).get_weights(-1)
+    np.testing.assert_allclose(kernel.T.astype(np.float64) @ det._centers[0] + bias, 0.0,
+                               atol=1e-6)
+    center = VIM(princ_dims=3).fit(clf, x, feature_layers_id=["4"])._centers[0]
+    assert not np.allclose(center, det._centers[0])
+    with pytest.raises(ParameterError, match="pca_origin"):
+        VIM(pca_origin="pseudo").fit(clf, x, feature_layers_id=["2"])  # not the head's input

@@ -174,8 +174,12 @@ class VIM(FeatureBasedDetector):
         Principal dimensions kept: an int in ``[1, D)``, or a ratio in ``(0, 1]`` of explained
         variance (oodeel's rule: the first index where the cumulated explained variance exceeds
         it). Default 0.99.
-    pca_origin : {"center"}
-        The fit features' mean is the center (oodeel's default).
+    pca_origin : {"center", "pseudo"}
+        ``"center"`` (default, oodeel's): the fit features' mean. ``"pseudo"`` (the VIM paper's
+        origin): ``u = -pinv(W^T) b`` from the head layer's weights (``get_weights``: kernel
+        ``W (D, C)``, bias ``b``), the feature point whose logits are zero; the feature layer
+        must be the head's input (``D`` units). oodeel 0.4 accepts ``"pseudo"`` but only
+        applies it under a condition its layer indices never meet, so it uses the mean.
     """
 
     def __init__(
@@ -192,8 +196,10 @@ class VIM(FeatureBasedDetector):
             _check_real(princ_dims, "princ_dims", 0.0, 1.0, low_open=True)
         elif princ_dims < 1:
             raise ParameterError(f"princ_dims: expected an int >= 1, got {princ_dims}")
-        if pca_origin != "center":
-            raise ParameterError(f"pca_origin: expected 'center', got {pca_origin!r}")
+        if pca_origin not in ("center", "pseudo"):
+            raise ParameterError(
+                f"pca_origin: expected 'center' or 'pseudo', got {pca_origin!r}"
+            )
         super().__init__(**kwargs)
         self.princ_dims = princ_dims
         self.pca_origin = pca_origin
@@ -209,6 +215,15 @@ class VIM(FeatureBasedDetector):
     ) -> None:
         dim = feats.shape[1]
         center = feats.mean(axis=0)
+        if self.pca_origin == "pseudo":
+            ext = self._extractor()
+            kernel, bias = (w.astype(np.float64) for w in ext.get_weights(ext.head_layer_name))
+            if kernel.ndim != 2 or kernel.shape[0] != dim:
+                raise ParameterError(
+                    f"pca_origin: 'pseudo' needs a dense head whose input is the feature layer "
+                    f"({dim} units), got a head kernel of shape {kernel.shape}"
+                )
+            center = -np.linalg.pinv(kernel.T) @ bias
         centred = feats - center
         eig_vals, eig_vecs = np.linalg.eigh(centred.T @ centred / feats.shape[0])
         if isinstance(self.princ_dims, (float, np.floating)):

@@ -28,11 +28,13 @@ def plot_roc(
     roc_curve = require("sklearn.metrics", "ood", purpose="plot_roc").roc_curve
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    for name, (s_in, s_out) in scores.items():
+    for i, (name, (s_in, s_out)) in enumerate(scores.items()):
         labels, s = ood_labels_and_scores(s_in, s_out)
         fpr, tpr, _ = roc_curve(labels, s)
         auroc = bench_metrics(s_in, s_out)["auroc"]
-        ax.plot(fpr, tpr, label=f"{name} (AUROC {auroc:.3f})")
+        # ten colours, then the same colours dashed, dash-dotted, ...
+        style = ("-", "--", "-.", ":")[(i // 10) % 4]
+        ax.plot(fpr, tpr, ls=style, label=f"{name} (AUROC {auroc:.3f})")
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
     ax.axhline(0.95, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("false-positive rate (ID flagged as OOD)")
