@@ -96,6 +96,10 @@ def test_torch_and_keras_agree_on_copied_weights(
     s_t, s_k = (r.score(x_q)[0] for r in react)
     np.testing.assert_allclose(s_k, s_t, rtol=2e-4, atol=1e-5)
     assert not np.allclose(s_t, Energy().fit(torch_mlp).score(x_q)[0], rtol=1e-3)
+    # SCALE / ASH: the head computed from get_weights, whose layout is the same in both
+    for kw in ({"use_scale": True}, {"use_ash": True, "ash_percentile": 0.6}):
+        s_t, s_k = (Energy(**kw).fit(clf).score(x_q)[0] for clf in (torch_mlp, kclf))
+        np.testing.assert_allclose(s_k, s_t, rtol=2e-4, atol=1e-5, err_msg=str(kw))
 
 
 def test_features_equal_get_activations_and_model_untouched(
