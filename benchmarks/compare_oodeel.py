@@ -14,7 +14,8 @@ Setting: scikit-learn's digits, classes 0-4 in-distribution (fit part: 540 image
 Adam, seed 0. Both libraries get the same ``torch.nn.Module`` (trustml through
 ``PyTorchClassifier``); the feature-based detectors read the 64-unit ReLU layer (module ``"3"``),
 with the same settings on both sides (DKNN ``nearest=10``; ODIN ``eps=0.002``,
-``temperature=1000``; Mahalanobis and RMDS ``eps=0``; the rest at oodeel's defaults). Reported
+``temperature=1000``; Mahalanobis and RMDS ``eps=0``; Energy with ReAct (0.8 quantile), ASH
+(0.90 percentile) and SCALE (0.85); the rest at oodeel's defaults). Reported
 per detector: the largest absolute score difference, relative to the largest score magnitude,
 and both AUROCs. oodeel computes in float32 (torch), trustml's detectors in float64 on the
 adapter's float32 features, so the two agree to float32 rounding, amplified where the formula is
