@@ -56,6 +56,11 @@ CURTAILMENT_BLOCKS = 32
 """``certify(early_stop=True)`` draws the ``n`` estimation draws in this many equal blocks (the
 curtailment costs no confidence, so its checkpoints can be dense)."""
 
+FUTILITY_LEVEL = 0.01
+"""A radius is given up once even the rate ``upper_bound(nA, seen, FUTILITY_LEVEL)`` on the
+remaining draws would leave the final lower bound below its threshold (see
+:func:`_futility_ceiling`)."""
+
 _UNIFORM_BLOCK = 2**40
 """Block index whose seed gives the uniform variates of the randomized bound (no draw block)."""
 
@@ -125,6 +130,29 @@ def _block_counts(
     return counts[np.arange(xs.shape[0]), labels]
 
 
+def _futility_ceiling(
+    n_a: NDArray[np.int64],
+    seen: NDArray[np.int64],
+    n_max: int,
+    final_level: float,
+    bound: Bound,
+    u: NDArray[np.float64] | None,
+) -> NDArray[np.float64]:
+    """The final lower bound an input can still hope for: its lower bound at ``n_max`` if the
+    remaining draws came out ``cA`` at the optimistic rate ``upper_bound(nA, seen,
+    FUTILITY_LEVEL)``. A radius whose threshold is above it is given up (decided not robust).
+
+    Giving up only ever answers "not robust", so it cannot cause a false "robust" (the
+    confidence sequence covers any stopping rule); it only costs power, when the rate lies
+    above the optimistic one (probability about ``FUTILITY_LEVEL``) or the remaining draws come
+    out far better than their rate.
+    """
+    remaining = n_max - seen
+    rate = upper_bound(n_a, seen, FUTILITY_LEVEL)
+    hoped = np.minimum(n_max, n_a + np.ceil(rate * remaining).astype(np.int64))
+    return lower_bound(hoped, n_max, final_level, bound, u)
+
+
 def certify_radius(
     smoothing: Smoothing,
     x: ArrayLike,
@@ -153,7 +181,7 @@ def certify_radius(
 
     n_inputs = xs.shape[0]
     schedule = CheckpointSchedule.geometric(n_max, alpha)
-    level = schedule.level
+    final_level = schedule.levels[-1]
     thresholds = np.asarray(norm.cdf(radii / smoothing.sigma), dtype=np.float64)
     call_seed = int(rng.integers(0, 2**63 - 1))
     u = uniforms(xs, block_seed(call_seed, _UNIFORM_BLOCK)) if kind != "clopper-pearson" else None
@@ -162,7 +190,6 @@ def certify_radius(
     n_a = np.zeros(n_inputs, dtype=np.int64)
     seen = np.zeros(n_inputs, dtype=np.int64)
     best_lower = np.zeros(n_inputs, dtype=np.float64)
-    best_upper = np.ones(n_inputs, dtype=np.float64)
     with _progress(progress, n_inputs * (n0 + n_max), "certify_radius") as advance:
         selection = smoothing.counts(
             xs, n0, batch_size=batch_size, rng=np.random.default_rng(call_seed), advance=advance
@@ -180,15 +207,11 @@ def certify_radius(
             draws[active] += size
             u_active = None if u is None else u[active]
             best_lower[active] = np.maximum(
-                best_lower[active], lower_bound(n_a[active], seen[active], level, kind, u_active)
+                best_lower[active],
+                lower_bound(n_a[active], seen[active], schedule.levels[k], kind, u_active),
             )
-            best_upper[active] = np.minimum(
-                best_upper[active], upper_bound(n_a[active], seen[active], level)
-            )
-            # the most the lower bound can still reach: every remaining draw a success, at n_max
-            failures = seen[active] - n_a[active]
-            reachable = lower_bound(n_max - failures, n_max, level, kind, u_active)
-            ceiling = np.minimum(best_upper[active], reachable)
+            ceiling = _futility_ceiling(n_a[active], seen[active], n_max, final_level, kind,
+                                        u_active)
             pending = (best_lower[active, None] < thresholds[None, :]) & (
                 ceiling[:, None] >= thresholds[None, :]
             )

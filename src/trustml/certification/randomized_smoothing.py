@@ -349,15 +349,18 @@ class SmoothedClassifier:
         For each input, ``n0`` selection draws pick ``cA`` (their most frequent label); then
         estimation draws come in blocks up to the checkpoints ``t_k = min(n_max, 100 * 2**k)``
         (100, 200, 400, ... estimation draws), and after each block the count ``nA`` of ``cA``
-        gives one-sided Clopper-Pearson bounds on ``pA = P[f(x + e) = cA]`` at level
-        ``alpha / K`` (``K`` checkpoints; ``K = 11`` for ``n_max = 100 000``). By a union
-        bound these form a confidence sequence: with probability at least ``1 - alpha`` every
-        lower bound holds at every checkpoint, whatever rule decides when to stop. The input is
+        gives a one-sided Clopper-Pearson lower bound on ``pA = P[f(x + e) = cA]`` at level
+        ``alpha_k``: the last checkpoint (``n_max`` draws) gets ``0.9 * alpha``, the ``K - 1``
+        earlier ones share the rest (``K = 11`` for ``n_max = 100 000``). By a union bound
+        these form a confidence sequence: with probability at least ``1 - alpha`` every lower
+        bound holds at every checkpoint, whatever rule decides when to stop. The input is
         **robust at r** once a lower bound reaches ``Phi(r / sigma)`` (then ``g(x) = cA`` on the
-        L2 ball of radius ``r``, Cohen et al.'s Theorem 1); a radius is decided **not robust**
-        once the upper bound falls below ``Phi(r / sigma)`` or even all-``cA`` remaining draws
-        could not lift the lower bound to it; the input stops drawing once every radius is
-        decided, or at ``n_max``. Guarantee, for every input and every radius:
+        L2 ball of radius ``r``, Cohen et al.'s Theorem 1); a radius is given up (**not
+        robust**) once even the remaining draws coming out ``cA`` at an optimistic rate (the
+        99 % upper bound on ``pA`` from the draws so far) would leave the lower bound at
+        ``n_max`` below ``Phi(r / sigma)`` (futility: it only ever answers "not robust", so it
+        costs power, never soundness); the input stops drawing once every radius is decided,
+        or at ``n_max``. Guarantee, for every input and every radius:
         ``P[robust is True while g is not constant on that ball] <= alpha`` (one confidence
         sequence covers the whole grid, so no correction for several radii is needed).
 
