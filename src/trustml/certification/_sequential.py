@@ -5,8 +5,10 @@ Two procedures share the block loop:
 - :func:`certify_radius`: decides, for each input and each radius ``r`` of a grid, whether the
   smoothed classifier is certified constant on the L2 ball of radius ``r`` (Cohen et al.'s
   Theorem 1: it is when ``pA >= Phi(r / sigma)``), with the anytime-valid confidence sequence of
-  :mod:`~trustml.certification._confidence_sequences`; an input stops drawing once every radius
-  of the grid is decided. Approach of Voráček, "Treatment of Statistical Estimation Problems in
+  :mod:`~trustml.certification._confidence_sequences` (most of ``alpha`` spent at ``n_max``),
+  and a futility rule that gives a radius up once an optimistic rate on the remaining draws
+  could not lift the final lower bound to its threshold (:func:`_futility_ceiling`); an input
+  stops drawing once every radius of the grid is decided. Approach of Voráček, "Treatment of Statistical Estimation Problems in
   Randomized Smoothing for Adversarial Robustness", 2024 (arXiv 2406.17830), and of Cullen,
   Montague, Rubinstein, "Halt Fast! Early Stopping for Certified Robustness", 2026 (there with
   E-processes; here with a union bound over a geometric schedule, simpler and exact).
