@@ -3,7 +3,8 @@
 Produces the table and the curve of the "Sequential certification" section of
 ``docs/certification.md``::
 
-    python docs/scripts/sequential_digits.py --inputs 40     # the committed results
+    # the committed results (one thread; --cache keeps models and fixed-n results for reruns)
+    OMP_NUM_THREADS=1 python docs/scripts/sequential_digits.py --inputs 100 --cache /tmp/seqcache
     python docs/scripts/sequential_digits.py --inputs 30 --n 10000   # quicker
 
 The models, data and split are those of ``certify_digits.py`` (imported from it): the MLP
@@ -198,7 +199,7 @@ if __name__ == "__main__":
     parser.add_argument("--n0", type=int, default=100)
     parser.add_argument("--alpha", type=float, default=0.001)
     parser.add_argument("--sigma", type=float, default=0.25)
-    parser.add_argument("--inputs", type=int, default=40)
+    parser.add_argument("--inputs", type=int, default=100)
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder keeping trained models and fixed-n results between runs")
     parser.add_argument("--fixed-only", action="store_true",
