@@ -25,7 +25,7 @@ Two pieces, both exact (no asymptotics):
   uniform: the last checkpoint (``n_max`` draws) gets ``FINAL_SHARE = 0.9`` of ``alpha`` and the
   ``K - 1`` earlier ones share the rest, so an input that needs every draw is decided almost
   as tightly as by a fixed-n bound at level ``alpha`` (``z`` of ``0.9 alpha`` instead of
-  ``alpha``: under 1 % wider at ``alpha = 0.001``), while the early checkpoints, which only have
+  ``alpha``: about 1 % wider at ``alpha = 0.001``), while the early checkpoints, which only have
   to settle clear cases, pay a smaller level (``alpha / 100`` each for ``K = 11``: clear cases
   need about 25 % more draws than with ``alpha / K`` each, a cost the doubling schedule mostly
   hides). The upper bounds are used only to stop, never to claim robustness.
