@@ -343,6 +343,8 @@ class SmoothedClassifier:
         seed: SeedLike = None,
         bound: Bound = "clopper-pearson",
         progress: bool = False,
+        executor: Executor | None = None,
+        shard_size: int | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
         """Decide "robust at radius r" sequentially, stopping each input once it is decided.
 
@@ -373,8 +375,9 @@ class SmoothedClassifier:
         (``trustml.rng.block_seed``) and the input's values, so results do not depend on
         ``batch_size``, on the order of the inputs or on which others are still drawing; an
         adapter's device fast path counts each block on its device (the PyTorch adapter's
-        counts may then depend on ``batch_size``, as in ``certify``). ``executor=`` sharding is
-        not supported here.
+        counts may then depend on ``batch_size``, as in ``certify``). With ``executor``, shards
+        of inputs run the whole sequential loop on the workers (the classifier shipped to each
+        worker once, as in ``certify``); the result is bit-identical to the in-process call.
 
         Parameters
         ----------
@@ -397,7 +400,14 @@ class SmoothedClassifier:
             The lower bound at each checkpoint; the randomized one (``U`` uniform per input,
             seeded from the call's seed) is exact at its level and never below Clopper-Pearson.
         progress : bool
-            Show a tqdm progress bar over the most draws (extra ``progress``).
+            Show a tqdm progress bar over the most draws (extra ``progress``); with an
+            executor it advances as shards finish.
+        executor : concurrent.futures.Executor, optional
+            Where shards of inputs are decided: ``distributed.Client(...).get_executor()`` for a
+            Dask cluster (extra ``dask``), any ``Executor``. ``None`` (default): in process.
+        shard_size : int, optional
+            Inputs per task with an executor (default: about four tasks per worker). The
+            result does not depend on it.
 
         Returns
         -------
@@ -418,16 +428,17 @@ class SmoothedClassifier:
         ParameterError
             ``radius`` negative, not finite, empty or not 1-D; ``n_max`` or ``n0`` < 1;
             ``alpha`` outside ``(0, 0.5]``; ``batch_size`` not a positive int; ``bound`` not one
-            of the two names.
+            of the two names; ``shard_size`` not a positive int; ``executor`` shut down (or its
+            Dask client closed).
         ParameterTypeError
             ``radius`` not numeric; ``seed`` not an int, a Generator or None; ``bound`` not a
-            string; ``progress`` not a bool.
+            string; ``progress`` not a bool; ``executor`` not a ``concurrent.futures.Executor``.
         UnsupportedModelError
             The wrapped classifier returned a malformed result.
         """
         return _sequential.certify_radius(
             self._smoothing, x, radius, alpha=alpha, n_max=n_max, n0=n0, batch_size=batch_size,
-            seed=seed, bound=bound, progress=progress,
+            seed=seed, bound=bound, progress=progress, executor=executor, shard_size=shard_size,
         )
 
     def __repr__(self) -> str:
