@@ -1,7 +1,8 @@
 """Sequential certification against fixed-n CERTIFY: wall time on the digits CNN at a radius grid.
 
-Run: ``python benchmarks/bench_certify_sequential.py [--quick]`` (CPU; ``main()`` returns the
-figures).
+Run: ``python benchmarks/bench_certify_sequential.py [--quick] [--inputs 20] [--repeats 2]
+[--model-cache cnn.pkl]`` (CPU; ``main()`` returns the figures; ``--model-cache`` keeps the trained
+CNN in a pickle so a second run skips the training).
 
 The CNN of ``docs/scripts/certify_digits.py`` (two 3x3 convolutions, PyTorch, certified through
 the adapter's device fast path), trained with Gaussian augmentation at sigma = 0.25, on the first
@@ -18,6 +19,7 @@ and the model-call ratio. Training time is not counted.
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(quick: bool = False, inputs: int = 20, n: int = 100_000,
-         repeats: int = 2) -> dict[str, float]:
+         repeats: int = 2, model_cache: Path | None = None) -> dict[str, float]:
     import torch
 
     sys.path.insert(0, str(ROOT / "docs" / "scripts"))
@@ -41,7 +43,14 @@ def main(quick: bool = False, inputs: int = 20, n: int = 100_000,
         inputs, n, repeats = 8, 10_000, 1
     torch.set_num_threads(1)
     x_train, x_test, y_train, y_test = load()
-    model = cnn(x_train, y_train, 0.25)
+    if model_cache is not None and model_cache.exists():
+        with model_cache.open("rb") as f:
+            model = pickle.load(f)
+    else:
+        model = cnn(x_train, y_train, 0.25)
+        if model_cache is not None:
+            with model_cache.open("wb") as f:
+                pickle.dump(model, f)
     xt = x_test[:inputs].reshape(-1, 1, 8, 8)
     y = y_test[:inputs]
     smoothed = RandomizedSmoothing(model, 0.25, n0=100, alpha=0.001, batch_size=1000)
@@ -72,4 +81,8 @@ def main(quick: bool = False, inputs: int = 20, n: int = 100_000,
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    parser.add_argument("--inputs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--model-cache", type=Path, default=None)
+    args = parser.parse_args()
+    main(args.quick, inputs=args.inputs, repeats=args.repeats, model_cache=args.model_cache)

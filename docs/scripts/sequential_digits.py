@@ -3,7 +3,8 @@
 Produces the table and the curve of the "Sequential certification" section of
 ``docs/certification.md``::
 
-    python docs/scripts/sequential_digits.py --inputs 40     # the committed results
+    # the committed results (one thread; --cache keeps models and fixed-n results for reruns)
+    OMP_NUM_THREADS=1 python docs/scripts/sequential_digits.py --inputs 100 --cache /tmp/seqcache
     python docs/scripts/sequential_digits.py --inputs 30 --n 10000   # quicker
 
 The models, data and split are those of ``certify_digits.py`` (imported from it): the MLP
@@ -33,10 +34,18 @@ import numpy as np
 
 DOCS = Path(__file__).resolve().parents[1]
 GRID = [0.0, 0.25, 0.5, 0.75, 1.0]
+CHUNK = 20
 
 
-def run(n: int, n0: int, alpha: float, sigma: float, inputs: int) -> dict[str, Any]:
-    """Train both models, certify with both methods, write the table and the figure."""
+def run(n: int, n0: int, alpha: float, sigma: float, inputs: int,
+        cache: Path | None = None, fixed_only: bool = False) -> dict[str, Any]:
+    """Train both models, certify with both methods, write the table and the figure.
+
+    With ``cache``, the trained models and the fixed-n results (per chunk of ``CHUNK`` digits,
+    keyed by the settings) are kept in that folder and reused by later runs with the same
+    settings; fixed-n CERTIFY seeds every input from the input and the seed, so chunked results
+    are those of one call.
+    """
     import torch
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,20 +53,37 @@ def run(n: int, n0: int, alpha: float, sigma: float, inputs: int) -> dict[str, A
 
     from trustml.certification import RandomizedSmoothing, certified_accuracy
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     x_train, x_test, y_train, y_test = load()
     x_test, y_test = x_test[:inputs], y_test[:inputs]
     grid = np.array(GRID)
+    fine = np.linspace(0, 1.0, 201)
     results: dict[str, Any] = {}
     for name, build in (("MLP (scikit-learn)", mlp), ("CNN (PyTorch)", cnn)):
+        short = name.split()[0]
         start = time.perf_counter()
-        model = build(x_train, y_train, sigma)
+        model = _cached(cache, f"model_{short}_sigma{sigma:g}.pkl",
+                        lambda build=build: build(x_train, y_train, sigma))
         trained = time.perf_counter() - start
         xt = x_test if name.startswith("MLP") else x_test.reshape(-1, 1, 8, 8)
         smoothed = RandomizedSmoothing(model, sigma, n0=n0, alpha=alpha, batch_size=1000)
-        start = time.perf_counter()
-        labels, radii = smoothed.certify(xt, n, seed=0, progress=True)
-        fixed_seconds = time.perf_counter() - start
+        labels = np.empty(inputs, dtype=np.int64)
+        radii = np.empty(inputs, dtype=np.float64)
+        fixed_seconds = 0.0
+        for lo in range(0, inputs, CHUNK):
+            hi = min(inputs, lo + CHUNK)
+
+            def fixed(lo: int = lo, hi: int = hi, smoothed: Any = smoothed,
+                      xt: Any = xt) -> tuple[Any, Any, float]:
+                t0 = time.perf_counter()
+                lab, rad = smoothed.certify(xt[lo:hi], n, seed=0, progress=True)
+                return lab, rad, time.perf_counter() - t0
+
+            key = f"fixed_{short}_n{n}_n0{n0}_a{alpha:g}_s{sigma:g}_{lo}_{hi}.pkl"
+            labels[lo:hi], radii[lo:hi], seconds = _cached(cache, key, fixed)
+            fixed_seconds += seconds
+        if fixed_only:
+            continue
         start = time.perf_counter()
         sel, robust, draws = smoothed.certify_radius(xt, grid, n_max=n, seed=0, progress=True)
         seq_seconds = time.perf_counter() - start
@@ -68,15 +94,33 @@ def run(n: int, n0: int, alpha: float, sigma: float, inputs: int) -> dict[str, A
             "draws": draws,
             "fixed_seconds": fixed_seconds,
             "seq_seconds": seq_seconds,
-            "fine": (np.linspace(0, 1.0, 201),
-                     certified_accuracy(labels, radii, y_test, np.linspace(0, 1.0, 201))),
+            "fine": (fine, certified_accuracy(labels, radii, y_test, fine)),
             "train_seconds": trained,
+            "labels": labels, "radii": radii, "selected": sel, "robust": robust, "y": y_test,
         }
-        print(f"{name}: trained in {trained:.0f} s, fixed {fixed_seconds:.0f} s, "
+        print(f"{name}: model in {trained:.0f} s, fixed {fixed_seconds:.0f} s, "
               f"sequential {seq_seconds:.0f} s", flush=True)
         _save(results, Path("/tmp") / "sequential_digits_results.pkl")
-    _write(results, n=n, n0=n0, alpha=alpha, sigma=sigma, inputs=len(y_test))
+    if not fixed_only:
+        _write(results, n=n, n0=n0, alpha=alpha, sigma=sigma, inputs=len(y_test))
     return results
+
+
+def _cached(cache: Path | None, key: str, make: Any) -> Any:
+    """``make()``, or its pickled result from an earlier run with the same key."""
+    import pickle
+
+    if cache is None:
+        return make()
+    path = cache / key
+    if path.exists():
+        with path.open("rb") as f:
+            return pickle.load(f)
+    value = make()
+    cache.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        pickle.dump(value, f)
+    return value
 
 
 def _save(results: dict[str, Any], path: Path) -> None:
@@ -155,6 +199,10 @@ if __name__ == "__main__":
     parser.add_argument("--n0", type=int, default=100)
     parser.add_argument("--alpha", type=float, default=0.001)
     parser.add_argument("--sigma", type=float, default=0.25)
-    parser.add_argument("--inputs", type=int, default=40)
+    parser.add_argument("--inputs", type=int, default=100)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder keeping trained models and fixed-n results between runs")
+    parser.add_argument("--fixed-only", action="store_true",
+                        help="only train and run fixed-n CERTIFY (to fill the cache)")
     args = parser.parse_args()
-    run(args.n, args.n0, args.alpha, args.sigma, args.inputs)
+    run(args.n, args.n0, args.alpha, args.sigma, args.inputs, args.cache, args.fixed_only)

@@ -117,6 +117,31 @@ def test_identical_to_in_process_for_workers_shards_and_batches(
     assert certified > 16  # the models are accurate: the comparison is not between abstentions
 
 
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_certify_radius_over_workers_identical_to_in_process(
+    model: str, client: Any, digits: tuple[np.ndarray, np.ndarray], request: pytest.FixtureRequest
+) -> None:
+    classifier = request.getfixturevalue(model)
+    x = digits[0][1000:1012].reshape(-1, *classifier.input_shape)
+    smoothed = RandomizedSmoothing(classifier, 0.25, n0=30, alpha=0.01, batch_size=200)
+    radii = [0.0, 0.25, 0.5]
+    labels, robust, draws = smoothed.certify_radius(x, radii, n_max=3_000, seed=7)
+    assert robust[:, 0].sum() > 8 and len(set(draws.tolist())) > 1  # real early stops
+    executors = [_one_worker(client), client.get_executor(), ThreadPoolExecutor(2)]
+    for executor, shard_size in zip(executors, (None, 5, 2)):
+        got = smoothed.certify_radius(x, radii, n_max=3_000, seed=7, executor=executor,
+                                      shard_size=shard_size)
+        np.testing.assert_array_equal(got[0], labels)
+        np.testing.assert_array_equal(got[1], robust)
+        np.testing.assert_array_equal(got[2], draws)
+    executors[2].shutdown()
+    with pytest.raises(ParameterError, match="executor"):
+        smoothed.certify_radius(x, radii, n_max=300, executor=executors[2])
+    with pytest.raises(ParameterTypeError, match="shard_size"):
+        smoothed.certify_radius(x, radii, n_max=300, executor=client.get_executor(),
+                                shard_size=2.5)
+
+
 def test_one_input_split_in_draw_blocks_across_workers(client: Any, mlp: Any,
                                                        digits: tuple[np.ndarray, np.ndarray]
                                                        ) -> None:

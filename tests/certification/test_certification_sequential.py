@@ -34,22 +34,27 @@ def _line() -> LinearClassifier:
 # -- the confidence sequence -----------------------------------------------------------------------
 
 
-def test_schedule_is_geometric_and_spends_alpha() -> None:
+def test_schedule_is_geometric_and_spends_alpha_mostly_at_the_end() -> None:
     schedule = cs.CheckpointSchedule.geometric(100_000, 0.001)
     assert schedule.checkpoints[:4] == (100, 200, 400, 800)
     assert schedule.checkpoints[-1] == 100_000 and len(schedule.checkpoints) == 11
     assert sum(schedule.block_sizes()) == 100_000
-    assert schedule.level * len(schedule.checkpoints) == pytest.approx(0.001)
-    assert cs.CheckpointSchedule.geometric(50, 0.1).checkpoints == (50,)
+    assert sum(schedule.levels) == pytest.approx(0.001) and schedule.alpha == pytest.approx(0.001)
+    assert schedule.levels[-1] == pytest.approx(cs.FINAL_SHARE * 0.001)
+    assert len(set(schedule.levels[:-1])) == 1
+    assert cs.CheckpointSchedule.geometric(50, 0.1) == cs.CheckpointSchedule((50,), (0.1,))
+    finer = cs.CheckpointSchedule.geometric(1000, 0.01, growth=1.5, final_share=0.5)
+    assert finer.checkpoints == (100, 150, 225, 338, 506, 759, 1000)
+    assert finer.levels[-1] == pytest.approx(0.005) and finer.alpha == pytest.approx(0.01)
 
 
-def _miss_rates(p: float, alpha: float, level: float, reps: int) -> float:
+def _miss_rates(p: float, levels: Any, reps: int) -> float:
     """Monte Carlo P[some checkpoint's lower bound exceeds p] over Bernoulli(p) sequences."""
-    schedule = cs.CheckpointSchedule.geometric(3200, alpha)
+    schedule = cs.CheckpointSchedule.geometric(3200, 0.05)
     rng = np.random.default_rng(0)
     successes = np.zeros(reps, dtype=np.int64)
     missed = np.zeros(reps, dtype=bool)
-    for t, size in zip(schedule.checkpoints, schedule.block_sizes()):
+    for t, size, level in zip(schedule.checkpoints, schedule.block_sizes(), levels):
         successes += rng.binomial(size, p, size=reps)
         missed |= cs.lower_bound(successes, t, level, "clopper-pearson") > p
     return float(missed.mean())
@@ -59,9 +64,9 @@ def test_confidence_sequence_is_time_uniform_and_the_union_bound_is_needed() -> 
     alpha, reps, p = 0.05, 20_000, 0.8
     schedule = cs.CheckpointSchedule.geometric(3200, alpha)
     slack = 3 * np.sqrt(alpha * (1 - alpha) / reps)
-    assert _miss_rates(p, alpha, schedule.level, reps) <= alpha + slack
+    assert _miss_rates(p, schedule.levels, reps) <= alpha + slack
     # the same bounds at level alpha at every checkpoint are not a confidence sequence
-    assert _miss_rates(p, alpha, alpha, reps) > alpha + slack
+    assert _miss_rates(p, [alpha] * len(schedule.levels), reps) > alpha + slack
 
 
 def test_upper_bound_is_clopper_pearson() -> None:
@@ -110,17 +115,41 @@ def test_randomized_bound_has_exact_coverage() -> None:
 # -- certify_radius: soundness and efficiency ------------------------------------------------------
 
 
-def test_certify_radius_is_sound_under_optional_stopping() -> None:
+def _false_robust(alpha: float, inputs: int, seed: int) -> tuple[int, np.ndarray]:
     # the smoothed radius of a linear classifier is the distance to its boundary: every input
     # sits just inside the radius asked (distance 0.99 r), so "robust" is always false
-    r, alpha, inputs = 0.5, 0.05, 400
+    r = 0.5
     smoothed = RandomizedSmoothing(_line(), SIGMA, seed=0)
     x = _points(np.full(inputs, 0.99 * r))
     labels, robust, draws = smoothed.certify_radius(x, r, alpha=alpha, n_max=10_000,
-                                                    batch_size=10_000, seed=1)
+                                                    batch_size=10_000, seed=seed)
     assert (labels == 1).all()
-    assert robust.sum() <= binom.ppf(0.999, inputs, alpha)
+    return int(robust.sum()), draws
+
+
+def test_certify_radius_is_sound_under_optional_stopping() -> None:
+    alpha, inputs = 0.05, 400
+    false_robust, draws = _false_robust(alpha, inputs, seed=1)
+    assert false_robust <= binom.ppf(0.999, inputs, alpha)
     assert draws.min() < draws.max()  # inputs did stop at different times
+
+
+def test_the_soundness_test_catches_a_rule_without_the_union_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same experiment with the full alpha at every checkpoint (no union bound) is unsound,
+    # and the soundness test above would see it
+    alpha, inputs = 0.05, 400
+
+    class Naive(cs.CheckpointSchedule):
+        @classmethod
+        def geometric(cls, n_max: int, alpha: float, **kwargs: Any) -> cs.CheckpointSchedule:
+            points = cs.CheckpointSchedule.geometric(n_max, alpha).checkpoints
+            return cs.CheckpointSchedule(points, (alpha,) * len(points))
+
+    monkeypatch.setattr(_sequential, "CheckpointSchedule", Naive)
+    false_robust, _ = _false_robust(alpha, inputs, seed=1)
+    assert false_robust > binom.ppf(0.999, inputs, alpha)
 
 
 def test_certify_radius_is_efficient_on_clear_cases() -> None:
@@ -137,6 +166,28 @@ def test_certify_radius_is_efficient_on_clear_cases() -> None:
         labels, robust, draws = smoothed.certify_radius(_points(d / 2.8**2), r, n_max=n_max,
                                                         seed=3)
         assert not robust.any() and draws.mean() <= n_max / 10
+
+
+def test_futility_gives_up_hopeless_radii_early_without_losing_clear_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # inputs at 0.7 r are not robust at r, yet all-cA remaining draws could still lift the
+    # bound (the deterministic rule keeps drawing); futility stops them. Inputs at 1.4 r stay
+    # robust with or without it.
+    smoothed = RandomizedSmoothing(_line(), SIGMA, alpha=0.001, seed=0)
+    r, n_max = 0.25, 50_000
+    x = _points(np.concatenate([np.full(10, 0.7 * r), np.full(10, 1.4 * r)]))
+    _, robust, draws = smoothed.certify_radius(x, r, n_max=n_max, seed=13)
+    monkeypatch.setattr(_sequential, "FUTILITY_LEVEL", 1e-300)
+    _, robust_off, draws_off = smoothed.certify_radius(x, r, n_max=n_max, seed=13)
+    assert not robust[:10].any() and robust[10:].all() and robust_off[10:].all()
+    assert draws[:10].mean() < draws_off[:10].mean() / 4
+    # the ceiling is the final bound at the optimistic rate, at least the current estimate's
+    ceiling = _sequential._futility_ceiling(np.array([900]), np.array([1000]), 10_000, 0.001,
+                                            "clopper-pearson", None)
+    rate = cs.upper_bound(900, 1000, _sequential.FUTILITY_LEVEL)
+    hoped = 900 + np.ceil(rate * 9000)
+    assert ceiling[0] == pytest.approx(beta.ppf(0.001, hoped, 10_000 - hoped + 1), rel=1e-12)
 
 
 def test_certify_radius_grid_is_monotone_and_agrees_with_the_closed_form() -> None:

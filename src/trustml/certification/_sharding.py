@@ -51,12 +51,15 @@ __all__ = [
     "DRAW_BLOCK",
     "Pass",
     "ShardResult",
+    "Shipment",
     "check_executor",
     "check_shard_size",
     "count_blocks",
     "default_shard_size",
     "draw_blocks",
     "iter_shards",
+    "resolve_classifier",
+    "worker_count",
 ]
 
 DRAW_BLOCK = 100_000
@@ -207,7 +210,7 @@ class _FromBytes:
     payload: bytes
 
 
-def _resolve(ref: Any) -> Any:
+def resolve_classifier(ref: Any) -> Any:
     """The classifier a task received: a reference is loaded once per worker process."""
     if not isinstance(ref, (_FromFile, _FromBytes)):
         return ref
@@ -236,7 +239,7 @@ def _dask_client(executor: Executor) -> Any:
     return None
 
 
-class _Shipment:
+class Shipment:
     """How the classifier reaches the workers of ``executor``, once per worker.
 
     - ``distributed`` (``client.get_executor()``): one task returns the classifier; every counting
@@ -287,7 +290,7 @@ def _count_task(
 ) -> tuple[list[tuple[int, NDArray[np.int64]]], float]:
     """Run on a worker: counts of ``x`` for each ``(pass index, draws, block seed)`` job."""
     start = time.perf_counter()
-    classifier = _resolve(ref)
+    classifier = resolve_classifier(ref)
     out = [
         (p, count_seeded(classifier, x, sigma, draws, batch_size=batch_size, seed=seed))
         for p, draws, seed in jobs
@@ -381,7 +384,7 @@ def _iter_executor(
     done: queue.Queue[tuple[int, Future[Any]]] = queue.Queue()
     pending: dict[Future[Any], int] = {}
     lock = threading.Lock()
-    shipment = _Shipment(classifier, executor)
+    shipment = Shipment(classifier, executor)
 
     def submit_next() -> bool:
         item = next(work, None)

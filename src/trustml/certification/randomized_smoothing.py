@@ -343,21 +343,26 @@ class SmoothedClassifier:
         seed: SeedLike = None,
         bound: Bound = "clopper-pearson",
         progress: bool = False,
+        executor: Executor | None = None,
+        shard_size: int | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
         """Decide "robust at radius r" sequentially, stopping each input once it is decided.
 
         For each input, ``n0`` selection draws pick ``cA`` (their most frequent label); then
         estimation draws come in blocks up to the checkpoints ``t_k = min(n_max, 100 * 2**k)``
         (100, 200, 400, ... estimation draws), and after each block the count ``nA`` of ``cA``
-        gives one-sided Clopper-Pearson bounds on ``pA = P[f(x + e) = cA]`` at level
-        ``alpha / K`` (``K`` checkpoints; ``K = 11`` for ``n_max = 100 000``). By a union
-        bound these form a confidence sequence: with probability at least ``1 - alpha`` every
-        lower bound holds at every checkpoint, whatever rule decides when to stop. The input is
+        gives a one-sided Clopper-Pearson lower bound on ``pA = P[f(x + e) = cA]`` at level
+        ``alpha_k``: the last checkpoint (``n_max`` draws) gets ``0.9 * alpha``, the ``K - 1``
+        earlier ones share the rest (``K = 11`` for ``n_max = 100 000``). By a union bound
+        these form a confidence sequence: with probability at least ``1 - alpha`` every lower
+        bound holds at every checkpoint, whatever rule decides when to stop. The input is
         **robust at r** once a lower bound reaches ``Phi(r / sigma)`` (then ``g(x) = cA`` on the
-        L2 ball of radius ``r``, Cohen et al.'s Theorem 1); a radius is decided **not robust**
-        once the upper bound falls below ``Phi(r / sigma)`` or even all-``cA`` remaining draws
-        could not lift the lower bound to it; the input stops drawing once every radius is
-        decided, or at ``n_max``. Guarantee, for every input and every radius:
+        L2 ball of radius ``r``, Cohen et al.'s Theorem 1); a radius is given up (**not
+        robust**) once even the remaining draws coming out ``cA`` at an optimistic rate (the
+        99 % upper bound on ``pA`` from the draws so far) would leave the lower bound at
+        ``n_max`` below ``Phi(r / sigma)`` (futility: it only ever answers "not robust", so it
+        costs power, never soundness); the input stops drawing once every radius is decided,
+        or at ``n_max``. Guarantee, for every input and every radius:
         ``P[robust is True while g is not constant on that ball] <= alpha`` (one confidence
         sequence covers the whole grid, so no correction for several radii is needed).
 
@@ -370,8 +375,9 @@ class SmoothedClassifier:
         (``trustml.rng.block_seed``) and the input's values, so results do not depend on
         ``batch_size``, on the order of the inputs or on which others are still drawing; an
         adapter's device fast path counts each block on its device (the PyTorch adapter's
-        counts may then depend on ``batch_size``, as in ``certify``). ``executor=`` sharding is
-        not supported here.
+        counts may then depend on ``batch_size``, as in ``certify``). With ``executor``, shards
+        of inputs run the whole sequential loop on the workers (the classifier shipped to each
+        worker once, as in ``certify``); the result is bit-identical to the in-process call.
 
         Parameters
         ----------
@@ -394,7 +400,14 @@ class SmoothedClassifier:
             The lower bound at each checkpoint; the randomized one (``U`` uniform per input,
             seeded from the call's seed) is exact at its level and never below Clopper-Pearson.
         progress : bool
-            Show a tqdm progress bar over the most draws (extra ``progress``).
+            Show a tqdm progress bar over the most draws (extra ``progress``); with an
+            executor it advances as shards finish.
+        executor : concurrent.futures.Executor, optional
+            Where shards of inputs are decided: ``distributed.Client(...).get_executor()`` for a
+            Dask cluster (extra ``dask``), any ``Executor``. ``None`` (default): in process.
+        shard_size : int, optional
+            Inputs per task with an executor (default: about four tasks per worker). The
+            result does not depend on it.
 
         Returns
         -------
@@ -415,16 +428,17 @@ class SmoothedClassifier:
         ParameterError
             ``radius`` negative, not finite, empty or not 1-D; ``n_max`` or ``n0`` < 1;
             ``alpha`` outside ``(0, 0.5]``; ``batch_size`` not a positive int; ``bound`` not one
-            of the two names.
+            of the two names; ``shard_size`` not a positive int; ``executor`` shut down (or its
+            Dask client closed).
         ParameterTypeError
             ``radius`` not numeric; ``seed`` not an int, a Generator or None; ``bound`` not a
-            string; ``progress`` not a bool.
+            string; ``progress`` not a bool; ``executor`` not a ``concurrent.futures.Executor``.
         UnsupportedModelError
             The wrapped classifier returned a malformed result.
         """
         return _sequential.certify_radius(
             self._smoothing, x, radius, alpha=alpha, n_max=n_max, n0=n0, batch_size=batch_size,
-            seed=seed, bound=bound, progress=progress,
+            seed=seed, bound=bound, progress=progress, executor=executor, shard_size=shard_size,
         )
 
     def __repr__(self) -> str:
