@@ -127,6 +127,13 @@ class Pipeline:
             out = self.loss(self.scores(self.to_nd(batch)), self.labels(self._one_hot(index)))
             return np.asarray(out.asnumpy(), dtype=self.dtype)
 
+    def losses_of_scores(self, scores: NDArray[Any], index: NDArray[np.int64]) -> NDArray[Any]:
+        """Per-sample losses ``(B,)`` of given scores ``(B, nb_classes)`` (no forward pass), in
+        the model's dtype."""
+        with autograd.pause(train_mode=False):
+            out = self.loss(self.to_nd(scores), self.labels(self._one_hot(index)))
+            return np.asarray(out.asnumpy(), dtype=self.dtype)
+
     def loss_gradient(self, batch: NDArray[Any], index: NDArray[np.int64]) -> NDArray[Any]:
         """Gradient of the summed per-sample losses w.r.t. the (defended) batch."""
         xb = self.to_nd(batch)
