@@ -181,3 +181,25 @@ def test_subclassed_model_clone() -> None:
     broken = KerasClassifier(subclassed(), use_logits=True, input_shape=SHAPE)
     with pytest.raises(UnsupportedModelError, match="get_config"):
         broken.clone_for_refitting()  # its __init__ does not take what get_config gives
+
+
+def test_v1_loss_from_predictions_feeds_the_output() -> None:
+    from tf1_graphs import cnn, random_weights
+
+    from trustml.adapters.tensorflow import TensorFlowV1Classifier
+
+    x, y = _data()
+    g = cnn(random_weights())
+    for clf in (TensorFlowV1Classifier(g.x, g.logits, labels_ph=g.y, loss=g.loss, sess=g.sess),
+                TensorFlowV1Classifier(g.x, g.logits, sess=g.sess)):  # trustml's cross-entropy
+        pred = clf.predict(x)
+        for reduction in ("none", "mean", "sum"):
+            assert_allclose(clf.compute_loss_from_predictions(pred, y, reduction=reduction),
+                            clf.compute_loss(x, y, reduction=reduction), rtol=1e-5, atol=1e-6)
+        with pytest.raises(InputShapeError, match="pred"):
+            clf.compute_loss_from_predictions(pred[:, :3], y)
+    soft = cnn(random_weights(), softmax=True)  # the loss reads the logits, not the output
+    clf = TensorFlowV1Classifier(soft.x, soft.output, labels_ph=soft.y, loss=soft.loss,
+                                 sess=soft.sess)
+    with pytest.raises(ParameterError, match="loss: .*input_ph"):
+        clf.compute_loss_from_predictions(clf.predict(x), y)
