@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import mxnet as mx
     from mxnet import gluon, nd
 
-    from trustml.adapters.mxnet._pipeline import Pipeline
+    from trustml.adapters.mxnet._core import Core
 
 __all__ = ["MXNetClassifier"]
 
@@ -133,7 +133,7 @@ class MXNetClassifier(PipelineMembers):
         from mxnet import gluon
 
         from trustml.adapters.mxnet import _layers, _training
-        from trustml.adapters.mxnet._pipeline import Pipeline
+        from trustml.adapters.mxnet._core import Core
 
         params = model_parameters(model)
         if not isinstance(loss, gluon.loss.Loss):
@@ -152,7 +152,7 @@ class MXNetClassifier(PipelineMembers):
             preprocessing_defences=preprocessing_defences,
             postprocessing_defences=postprocessing_defences,
         )
-        self._pipe: Pipeline = Pipeline(
+        self._pipe: Core = Core(
             model, loss, resolve_ctx(ctx, params), self._chain.standardisation,
             self._nb_classes, params,
         )

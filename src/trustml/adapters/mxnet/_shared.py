@@ -1,5 +1,5 @@
 """Members of :class:`~trustml.adapters.mxnet.MXNetClassifier` that forward to its
-:class:`~trustml.adapters.mxnet._pipeline.Pipeline` or to the attributes the constructor sets: the
+:class:`~trustml.adapters.mxnet._core.Core` or to the attributes the constructor sets: the
 estimator's properties, activation transforms, the seed's estimator surface (``get_params``,
 ``set_params``, ``clone_for_refitting``) and persistence.
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import mxnet as mx
     from mxnet import gluon
 
-    from trustml.adapters.mxnet._pipeline import Pipeline
+    from trustml.adapters.mxnet._core import Core
 
 __all__ = ["PARAMS", "PipelineMembers"]
 
@@ -45,7 +45,7 @@ class PipelineMembers:
     _channels_first: bool
     _clip_values: ClipValues | None
     _chain: PreprocessingChain
-    _pipe: Pipeline
+    _pipe: Core
     _blocks: dict[str, gluon.Block]
     _layer_shapes: dict[str, tuple[int, ...]]
     _trainer: gluon.Trainer | None
