@@ -124,7 +124,8 @@ def test_clone_keeps_activation_transforms() -> None:
 
 
 def test_v2_clone_of_a_non_keras_callable_is_refused() -> None:
-    w = tf.Variable(np.random.default_rng(0).normal(size=(int(np.prod(SHAPE)), 4)), dtype=tf.float32)
+    weights = np.random.default_rng(0).normal(size=(int(np.prod(SHAPE)), 4))
+    w = tf.Variable(weights, dtype=tf.float32)
 
     def fn(x: Any) -> Any:
         return tf.reshape(x, (-1, int(np.prod(SHAPE)))) @ w

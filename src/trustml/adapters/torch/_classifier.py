@@ -167,7 +167,7 @@ class PyTorchClassifier(CoreMembers):
         pipeline = Pipeline(chain, preprocessing_defences, input_shape=shape, channels_first=cf)
         dev = resolve_device(device)
         autocast = check_autocast_dtype(noisy_count_autocast, "noisy_count_autocast")
-        probe_input_shape(model, pipeline, shape)  # before the model moves: a bad shape moves nothing
+        probe_input_shape(model, pipeline, shape)  # before the model moves: nothing moves on error
 
         self._core = Core(model.to(dev), loss.to(dev), shape, classes, dev, chain, pipeline)
         self._core.count_autocast = autocast
