@@ -285,7 +285,8 @@ class PyTorchClassifier(CoreMembers):
         loss with ``reduction="none"`` on ``pred``, optionally reduced, without a forward pass.
 
         ``compute_loss_from_predictions(predict(x), y)`` equals ``compute_loss(x, y)`` when no
-        postprocessing defence changes ``predict``'s scores.
+        postprocessing defence changes ``predict``'s scores (bit for bit for a float32 model;
+        ``predict`` rounds other dtypes to float32).
 
         Parameters
         ----------
