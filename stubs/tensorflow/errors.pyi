@@ -1,1 +1,4 @@
 class OpError(Exception): ...
+
+class InvalidArgumentError(OpError):
+    message: str

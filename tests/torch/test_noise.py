@@ -80,6 +80,7 @@ def test_never_more_than_batch_size_copies() -> None:
             return x
 
     clf = wrap(torch.nn.Sequential(Spy(), make_mlp()), MLP_SHAPE, 3)
+    seen.clear()  # the constructor's one-sample shape probe
     x = np.zeros((4, 6), np.float32)
     clf.count_noisy_predictions(x, 0.1, 10, batch_size=6, seed=0)
     assert max(seen) <= 6 and sum(seen) == 40

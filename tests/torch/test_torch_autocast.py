@@ -38,6 +38,8 @@ def _inputs(n: int = 6, seed: int = 0) -> np.ndarray:
 def test_counting_runs_under_autocast_and_nothing_else_does(spec: Any) -> None:
     model = RecordsAutocast(make_cnn())
     clf = wrap(model, CNN_SHAPE, 4, preprocessing=PER_CHANNEL, noisy_count_autocast=spec)
+    assert model.seen == [(False, None)]  # the constructor's shape probe, in full precision
+    model.seen.clear()
     x = _inputs()
     counts = clf.count_noisy_predictions(x, 0.25, 50, batch_size=64, seed=0)
     assert counts.shape == (6, 4) and counts.dtype == np.int64

@@ -25,6 +25,10 @@ class ParameterDict:
     def keys(self) -> KeysView[str]: ...
     def __getitem__(self, key: str) -> Parameter: ...
     def reset_ctx(self, ctx: Context | list[Context]) -> None: ...
+    def initialize(
+        self, init: Any = ..., ctx: Context | list[Context] | None = ..., verbose: bool = ...,
+        force_reinit: bool = ...,
+    ) -> None: ...
 
 class Block:
     _children: OrderedDict[str, Block]
@@ -59,6 +63,7 @@ class SymbolBlock(HybridBlock): ...
 
 class Trainer:
     _params: list[Parameter]
+    _optimizer: Optimizer
     def __init__(
         self,
         params: ParameterDict | list[Parameter] | dict[str, Parameter],

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from trustml.activations import ActivationTransform, check_transform
 from trustml.adapters.mxnet._environment import ensure_mxnet, model_parameters, resolve_ctx
+from trustml.adapters.mxnet._shared import PipelineMembers
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import check_nb_classes, class_gradient_targets, to_index, to_one_hot
 from trustml.preprocessing import (
@@ -18,13 +17,11 @@ from trustml.preprocessing import (
     PreprocessingChain,
     PreprocessingLike,
     Preprocessor,
-    Standardisation,
     check_channels_first,
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
 from trustml.validation import (
-    ClipValues,
     check_batch,
     check_batch_size,
     check_clip_values,
@@ -35,14 +32,14 @@ if TYPE_CHECKING:
     import mxnet as mx
     from mxnet import gluon, nd
 
-    from trustml.adapters.mxnet._pipeline import Pipeline
+    from trustml.adapters.mxnet._core import Core
 
 __all__ = ["MXNetClassifier"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-class MXNetClassifier:
+class MXNetClassifier(PipelineMembers):
     """A Gluon network as a trustml classifier with gradients, activations and training.
 
     Capabilities: :class:`~trustml.protocols.Classifier`, :class:`~trustml.protocols.Fittable`,
@@ -136,7 +133,7 @@ class MXNetClassifier:
         from mxnet import gluon
 
         from trustml.adapters.mxnet import _layers, _training
-        from trustml.adapters.mxnet._pipeline import Pipeline
+        from trustml.adapters.mxnet._core import Core
 
         params = model_parameters(model)
         if not isinstance(loss, gluon.loss.Loss):
@@ -155,7 +152,7 @@ class MXNetClassifier:
             preprocessing_defences=preprocessing_defences,
             postprocessing_defences=postprocessing_defences,
         )
-        self._pipe: Pipeline = Pipeline(
+        self._pipe: Core = Core(
             model, loss, resolve_ctx(ctx, params), self._chain.standardisation,
             self._nb_classes, params,
         )
@@ -164,66 +161,6 @@ class MXNetClassifier:
         # Checked (and built) now, so that a bad optimizer fails here; with None, the default
         # trainer is built on the first fit.
         self._trainer = None if optimizer is None else _training.make_trainer(optimizer, model)
-
-    # ------------------------------------------------------------------ properties
-
-    @property
-    def model(self) -> gluon.Block:
-        """The wrapped Gluon network (not a copy)."""
-        return self._pipe.model
-
-    @property
-    def loss(self) -> gluon.loss.Loss:
-        """The per-sample loss."""
-        return self._pipe.loss
-
-    @property
-    def trainer(self) -> gluon.Trainer | None:
-        """The ``gluon.Trainer`` that :meth:`fit` steps; None until the first ``fit`` when no
-        optimizer was given."""
-        return self._trainer
-
-    @property
-    def ctx(self) -> mx.Context:
-        """The mxnet context every computation runs on."""
-        return self._pipe.ctx
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one sample."""
-        return self._input_shape
-
-    @property
-    def nb_classes(self) -> int:
-        """Number of classes."""
-        return self._nb_classes
-
-    @property
-    def clip_values(self) -> ClipValues | None:
-        """Valid input range ``(min, max)`` as float32 arrays, or None."""
-        return self._clip_values
-
-    @property
-    def preprocessing(self) -> Standardisation:
-        """The standardisation applied before the model."""
-        return self._chain.standardisation
-
-    @property
-    def channels_first(self) -> bool:
-        """Whether the channel axis is axis 1 of a batch."""
-        return self._channels_first
-
-    @property
-    def layer_names(self) -> list[str]:
-        """Dotted names (``"features.0"``) of every block inside the model whose output is a single
-        array, in the order the forward pass computes those outputs (a container comes after its
-        children; the model itself is not listed)."""
-        return list(self._layer_shapes)
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """The floating dtype the adapter computes in: that of the model's first parameter."""
-        return self._pipe.dtype
 
     def __repr__(self) -> str:
         return (
@@ -294,6 +231,45 @@ class MXNetClassifier:
         losses = np.empty(arr.shape[0], dtype=self.dtype)
         for s in _batches(arr.shape[0], size):
             losses[s] = self._pipe.losses(defended[s], labels[s])
+        if reduction == "none":
+            return losses
+        return np.asarray(losses.sum() if reduction == "sum" else losses.mean(), dtype=self.dtype)
+
+    def compute_loss_from_predictions(
+        self, pred: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
+    ) -> NDArray[Any]:
+        """The loss of given model outputs (ART's ``compute_loss_from_predictions``), without a
+        forward pass: ``compute_loss_from_predictions(predict(x), y)`` equals
+        ``compute_loss(x, y)`` (exactly for a float32 model) when no postprocessing defence
+        changes ``predict``'s scores.
+
+        Parameters
+        ----------
+        pred : array_like or mx.nd.NDArray
+            ``(N, nb_classes)`` model outputs, cast to the model's dtype.
+        y : array_like
+            Index labels ``(N,)`` or one-hot labels ``(N, nb_classes)``.
+        reduction : {"none", "mean", "sum"}
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N,)`` for ``"none"``, else 0-d; in the model's dtype.
+
+        Raises
+        ------
+        InputShapeError
+            ``pred`` is not ``(N, nb_classes)``.
+        InputValueError, LabelError, ParameterError
+        """
+        if reduction not in _REDUCTIONS:
+            raise ParameterError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
+        scores = check_batch(_to_host(pred), (self._nb_classes,), dtype=self.dtype, name="pred")
+        labels = to_index(y, self._nb_classes, n=scores.shape[0])
+        losses = (
+            self._pipe.losses_of_scores(scores, labels) if len(labels)
+            else np.zeros(0, dtype=self.dtype)
+        )
         if reduction == "none":
             return losses
         return np.asarray(losses.sum() if reduction == "sum" else losses.mean(), dtype=self.dtype)
@@ -437,51 +413,6 @@ class MXNetClassifier:
             return parts[0] if len(parts) == 1 else nd.concat(*parts, dim=0)
         return np.concatenate([p.asnumpy() for p in parts], axis=0)
 
-    # ------------------------------------------------------------------ ActivationTransforms
-
-    @property
-    def activation_transforms(self) -> dict[str, ActivationTransform]:
-        """The installed activation transforms, keyed by layer name (a new dict)."""
-        return {name: transform for name, (_, transform) in self._pipe.transforms.items()}
-
-    def set_activation_transform(
-        self, layer: int | str, transform: ActivationTransform | None
-    ) -> None:
-        """Install ``transform`` at ``layer``'s output, replacing any there; None removes it.
-
-        While installed, ``predict``, ``compute_loss``, ``loss_gradient``, ``class_gradient``,
-        ``get_activations`` (that layer and later ones) and ``fit`` run the block's output
-        through ``clip(a, clip_min, clip_max) * scale`` inside the forward pass (its ``forward``
-        wrapped for the pass, then restored), recorded by autograd so gradients flow through it;
-        the network's parameters, children and hybridize flags are never changed. While any
-        transform is installed the network runs imperatively (a hybridized network's cached
-        graph never calls its children), which is slower. A block called several times per
-        forward pass is transformed at its first call. See :mod:`trustml.activations` (Neural
-        Cleanse pruning, Wang et al., IEEE S&P 2019; ReAct, Sun et al., NeurIPS 2021).
-
-        Parameters
-        ----------
-        layer : int or str
-            An index into :attr:`layer_names` or a dotted name from it.
-        transform : ActivationTransform or None
-            Its ``scale`` must broadcast to one sample's output of the block (e.g. ``(units,)``,
-            or ``(channels, 1, 1)`` for a channels-first convolution).
-
-        Raises
-        ------
-        ParameterError
-            Unknown layer, or a ``scale`` that does not broadcast to the block's output shape;
-            nothing is installed.
-        ParameterTypeError
-            ``transform`` is not an ActivationTransform or None.
-        """
-        name = self._layer_name(layer)
-        checked = check_transform(transform, name, self._layer_shapes[name])
-        if checked is None:
-            self._pipe.transforms.pop(name, None)
-        else:
-            self._pipe.transforms[name] = (self._blocks[name], checked)
-
     # ------------------------------------------------------------------ Fittable
 
     def fit(
@@ -572,28 +503,6 @@ class MXNetClassifier:
                 if arr.shape[0]:
                     self._pipe.train_step(trainer, defended, targets)
 
-    # ------------------------------------------------------------------ persistence
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model's parameters with ``model.save_parameters(path)`` (mxnet's NDArray
-        format: arrays only, nothing pickled)."""
-        from trustml.adapters.mxnet import _persistence
-
-        _persistence.save(self.model, path)
-
-    def load(self, path: str | os.PathLike[str]) -> None:
-        """Read parameters written by :meth:`save` (``model.load_parameters``) onto :attr:`ctx`.
-
-        Raises
-        ------
-        ParameterError
-            The file is missing or unreadable, or its parameter names, shapes or dtypes differ
-            from the model's; the model is unchanged.
-        """
-        from trustml.adapters.mxnet import _persistence
-
-        _persistence.load(self.model, path, self.ctx)
-
     # ------------------------------------------------------------------ internals
 
     def _as_batch(self, x: Any, name: str = "x") -> NDArray[Any]:
@@ -604,22 +513,6 @@ class MXNetClassifier:
         return class_gradient_targets(
             None if label is None else _to_host(label), self._nb_classes, n
         )
-
-    def _layer_name(self, layer: Any) -> str:
-        names = self.layer_names
-        if isinstance(layer, str):
-            if layer not in self._layer_shapes:
-                raise ParameterError(
-                    f"layer: expected one of layer_names {names}, got {layer!r}"
-                )
-            return layer
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-            if not 0 <= layer < len(names):
-                raise ParameterError(
-                    f"layer: expected an index in [0, {len(names)}) into layer_names, got {layer}"
-                )
-            return names[int(layer)]
-        raise ParameterError(f"layer: expected an int index or a layer name, got {layer!r}")
 
     def _training_batch(
         self, arr: NDArray[Any], y: Any, where: str = ""

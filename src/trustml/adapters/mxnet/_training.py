@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from trustml.errors import ParameterError, ParameterTypeError
@@ -9,7 +10,7 @@ from trustml.errors import ParameterError, ParameterTypeError
 if TYPE_CHECKING:
     from mxnet import gluon
 
-__all__ = ["make_trainer"]
+__all__ = ["make_trainer", "optimizer_like"]
 
 _EXPECTED = (
     "a gluon.Trainer over the model's parameters, an mx.optimizer.Optimizer, an optimizer name "
@@ -69,3 +70,20 @@ def make_trainer(optimizer: Any, model: gluon.Block) -> gluon.Trainer:
         raise ParameterError(
             f"optimizer: expected {_EXPECTED}, got {optimizer!r} ({exc})"
         ) from None
+
+
+def optimizer_like(trainer: gluon.Trainer | None) -> Any:
+    """A fresh optimizer of the same class and settings as ``trainer``'s, bound to no parameter
+    and with no update counts (for :func:`make_trainer` over a copied model); None (the
+    default) when there is no trainer yet. The learning-rate scheduler is copied."""
+    if trainer is None:
+        return None
+    fresh: Any = copy.copy(trainer._optimizer)
+    fresh.param_dict = {}
+    fresh.lr_mult = {}
+    fresh.wd_mult = {}
+    fresh.num_update = fresh.begin_num_update
+    fresh._all_index_update_counts = {0: {}}
+    fresh._index_update_count = fresh._all_index_update_counts[0]
+    fresh.lr_scheduler = copy.deepcopy(fresh.lr_scheduler)
+    return fresh

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
-
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from collections.abc import Sequence
+from typing import Any
 
 from trustml.adapters.sklearn._core import SklearnCore, build_core
-from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor, Standardisation
-from trustml.validation import ClipValues
+from trustml.adapters.sklearn._shared import SklearnMembers
+from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 
 __all__ = ["SklearnClassifier"]
 
 
-class _HasCore(Protocol):
-    """What the members shared by every scikit-learn adapter class need: the composed core.
-
-    The other adapter classes reuse those members (``predict = SklearnClassifier.predict``)
-    instead of re-delegating each to the core."""
-
-    _core: SklearnCore
-
-
-class SklearnClassifier:
+class SklearnClassifier(SklearnMembers):
     """Any scikit-learn classifier (or a Pipeline of scalers ending in one): predictions and fitting.
 
     Capabilities: :class:`~trustml.protocols.Classifier`, :class:`~trustml.protocols.Fittable`.
@@ -79,79 +67,3 @@ class SklearnClassifier:
             preprocessing_defences=preprocessing_defences,
             postprocessing_defences=postprocessing_defences,
         )
-
-    def __repr__(self: _HasCore) -> str:
-        return f"{type(self).__name__}({self._core.model!r}, input_shape={self._core.input_shape})"
-
-    @property
-    def model(self: _HasCore) -> Any:
-        """The wrapped scikit-learn estimator."""
-        return self._core.model
-
-    @property
-    def input_shape(self: _HasCore) -> tuple[int, ...]:
-        """Shape of one raw sample."""
-        return self._core.input_shape
-
-    @property
-    def clip_values(self: _HasCore) -> ClipValues | None:
-        """Valid raw input range ``(min, max)`` as float32 arrays, or None."""
-        return self._core.clip_values
-
-    @property
-    def preprocessing(self: _HasCore) -> Standardisation:
-        """The standardisation applied before the model."""
-        return self._core.preprocessing
-
-    @property
-    def nb_classes(self: _HasCore) -> int:
-        """``len(model.classes_)`` (class ``i`` of trustml is ``model.classes_[i]``).
-
-        Raises
-        ------
-        NotFittedError
-            Unfitted model wrapped without ``nb_classes``.
-        """
-        return self._core.nb_classes
-
-    def predict(self: _HasCore, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
-        """``model.predict_proba``, or the one-hot of ``model.predict`` where the model has no
-        ``predict_proba``; then the postprocessing defences.
-
-        Parameters
-        ----------
-        x : array_like
-            ``(N, *input_shape)`` raw input, finite real numbers; not modified.
-        batch_size : int
-            Samples per call to the model.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(N, nb_classes)`` float32.
-
-        Raises
-        ------
-        NotFittedError, InputShapeError, InputValueError, ParameterError
-        """
-        return self._core.predict(x, batch_size, self._core.model_scores)
-
-    def fit(
-        self: _HasCore, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20, **kwargs: Any
-    ) -> None:
-        """Refit the model in place on ``x`` ``(N, *input_shape)`` (defended and standardised) and
-        labels ``y`` (index ``(N,)`` or one-hot). ``batch_size`` and ``nb_epochs`` are validated
-        but unused (scikit-learn's own settings apply); ``kwargs`` go to ``model.fit``.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError, ParameterError
-            Before the model is touched. Every class must appear in ``y``.
-        """
-        self._core.fit(x, y, batch_size, nb_epochs, **kwargs)
-
-    def fit_generator(
-        self: _HasCore, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
-    ) -> None:
-        """Concatenate the ``(x, y)`` batches of one pass over ``generator`` and :meth:`fit`."""
-        self._core.fit_generator(generator, nb_epochs, **kwargs)

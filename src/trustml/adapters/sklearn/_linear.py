@@ -13,8 +13,8 @@ from sklearn.svm import SVC, LinearSVC
 
 from trustml.adapters.sklearn import _linear_math as lm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
-from trustml.adapters.sklearn._generic import SklearnClassifier
 from trustml.adapters.sklearn._model import require_fitted
+from trustml.adapters.sklearn._shared import SklearnMembers
 from trustml.errors import UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
@@ -26,7 +26,7 @@ LINEAR_MODELS = (LogisticRegression, LinearSVC, SVC)
 F64 = NDArray[np.float64]
 
 
-class SklearnLinearClassifier:
+class SklearnLinearClassifier(SklearnMembers):
     """LogisticRegression (binary, multinomial), LinearSVC and SVC(kernel="linear"), alone or at
     the end of a Pipeline of scalers.
 
@@ -91,16 +91,6 @@ class SklearnLinearClassifier:
             )
         lm.check_linear(core.final)
         self._core: SklearnCore = core
-
-    # Members shared with every scikit-learn adapter (see SklearnClassifier).
-    __repr__ = SklearnClassifier.__repr__
-    model = SklearnClassifier.model
-    input_shape = SklearnClassifier.input_shape
-    clip_values = SklearnClassifier.clip_values
-    preprocessing = SklearnClassifier.preprocessing
-    nb_classes = SklearnClassifier.nb_classes
-    predict = SklearnClassifier.predict
-    fit_generator = SklearnClassifier.fit_generator
 
     # ----------------------------------------------------------------- Fittable
     def fit(

@@ -12,16 +12,16 @@ from sklearn.neural_network import MLPClassifier
 from trustml.activations import ActivationTransform, check_transform
 from trustml.adapters.sklearn import _mlp_math as mm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
-from trustml.adapters.sklearn._generic import SklearnClassifier
+from trustml.adapters.sklearn._shared import SklearnMembers
 from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
-from trustml.validation import check_batch_size
+from trustml.validation import check_batch, check_batch_size
 
 __all__ = ["SklearnMLPClassifier"]
 
 
-class SklearnMLPClassifier:
+class SklearnMLPClassifier(SklearnMembers):
     """``MLPClassifier`` (relu, tanh, logistic or identity hidden activations; binary or multiclass),
     alone or at the end of a Pipeline of scalers.
 
@@ -84,14 +84,6 @@ class SklearnMLPClassifier:
         self._core: SklearnCore = core
         self._transforms: dict[str, ActivationTransform] = {}
 
-    # Members shared with every scikit-learn adapter (see SklearnClassifier).
-    __repr__ = SklearnClassifier.__repr__
-    model = SklearnClassifier.model
-    input_shape = SklearnClassifier.input_shape
-    clip_values = SklearnClassifier.clip_values
-    preprocessing = SklearnClassifier.preprocessing
-    nb_classes = SklearnClassifier.nb_classes
-
     def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
         """``model.predict_proba`` then the postprocessing defences: ``(N, nb_classes)``
         float32. With activation transforms installed, the probabilities come from trustml's
@@ -102,7 +94,7 @@ class SklearnMLPClassifier:
         NotFittedError, InputShapeError, InputValueError, ParameterError
         """
         if not self._transforms:
-            return SklearnClassifier.predict(self, x, batch_size)
+            return super().predict(x, batch_size)
         core = self._core
 
         def score(xb: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -124,7 +116,7 @@ class SklearnMLPClassifier:
         InputShapeError, InputValueError, LabelError
         """
         self._no_transforms("fit")
-        SklearnClassifier.fit(self, x, y, batch_size, nb_epochs, **kwargs)
+        super().fit(x, y, batch_size, nb_epochs, **kwargs)
 
     def fit_generator(
         self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, **kwargs: Any
@@ -132,7 +124,7 @@ class SklearnMLPClassifier:
         """As :meth:`SklearnClassifier.fit_generator`; refused like :meth:`fit` while an
         activation transform is installed."""
         self._no_transforms("fit_generator")
-        SklearnClassifier.fit_generator(self, generator, nb_epochs, **kwargs)
+        super().fit_generator(generator, nb_epochs, **kwargs)
 
     def _no_transforms(self, what: str) -> None:
         if self._transforms:
@@ -164,6 +156,43 @@ class SklearnMLPClassifier:
         loss, _ = mm.loss_and_gradient(
             self._final(), self._core.final_input(xb), idx, self._by_index()
         )
+        return SklearnCore.reduce(loss, reduction)
+
+    def compute_loss_from_predictions(
+        self, pred: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
+    ) -> NDArray[np.float64]:
+        """The log-loss ``-log p_y`` of given probabilities (ART's
+        ``compute_loss_from_predictions``), without a forward pass:
+        ``compute_loss_from_predictions(predict(x), y)`` equals ``compute_loss(x, y)`` up to
+        ``predict``'s float32 rounding, when no postprocessing defence changes ``predict``.
+
+        Parameters
+        ----------
+        pred : array_like
+            ``(N, nb_classes)`` class probabilities (``predict``'s output), computed in float64.
+        y : array_like
+            Index labels ``(N,)`` or one-hot labels ``(N, nb_classes)``.
+        reduction : {"none", "mean", "sum"}
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 ``(N,)``, or 0-d for "mean" (NaN when N = 0) and "sum"; ``inf`` where
+            ``p_y = 0`` (no clipping).
+
+        Raises
+        ------
+        NotFittedError
+            Unfitted model wrapped without ``nb_classes``.
+        InputShapeError
+            ``pred`` is not ``(N, nb_classes)``.
+        InputValueError, LabelError, ParameterError
+        """
+        reduction = SklearnCore.check_reduction(reduction)
+        p = check_batch(pred, (self.nb_classes,), dtype=np.float64, name="pred")
+        idx = self._core.labels(y, len(p))
+        with np.errstate(divide="ignore"):
+            loss = -np.log(p[np.arange(len(p)), idx])
         return SklearnCore.reduce(loss, reduction)
 
     def loss_gradient(self, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
@@ -321,6 +350,11 @@ class SklearnMLPClassifier:
             self._transforms.pop(name, None)
             return
         self._transforms[name] = self._checked(name, index, transform)
+
+    def _keep_state(self, fresh: SklearnMLPClassifier) -> None:
+        """``set_params`` keeps the activation transforms (checked against the new settings)."""
+        for name, transform in self._transforms.items():
+            fresh.set_activation_transform(name, transform)
 
     def _width(self, index: int) -> int:
         final = self._core.final

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from trustml.adapters.sklearn._core import SklearnCore, build_core
-from trustml.adapters.sklearn._generic import SklearnClassifier
 from trustml.adapters.sklearn._model import require_fitted
+from trustml.adapters.sklearn._shared import SklearnMembers
 from trustml.adapters.sklearn._tree_reader import TREE_MODELS, check_trees, read_trees
 from trustml.errors import UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
@@ -31,7 +31,7 @@ def float32_boundary(threshold: float) -> float:
     return (float(v) + float(np.nextafter(v, np.float32(np.inf)))) / 2.0
 
 
-class SklearnTreeClassifier:
+class SklearnTreeClassifier(SklearnMembers):
     """DecisionTreeClassifier, RandomForestClassifier, ExtraTreesClassifier or
     GradientBoostingClassifier, alone or at the end of a Pipeline of scalers.
 
@@ -90,17 +90,6 @@ class SklearnTreeClassifier:
             )
         check_trees(core.final)
         self._core: SklearnCore = core
-
-    # Members shared with every scikit-learn adapter (see SklearnClassifier).
-    __repr__ = SklearnClassifier.__repr__
-    model = SklearnClassifier.model
-    input_shape = SklearnClassifier.input_shape
-    clip_values = SklearnClassifier.clip_values
-    preprocessing = SklearnClassifier.preprocessing
-    nb_classes = SklearnClassifier.nb_classes
-    predict = SklearnClassifier.predict
-    fit = SklearnClassifier.fit
-    fit_generator = SklearnClassifier.fit_generator
 
     # ----------------------------------------------------------------- DecisionTrees
     def get_trees(self) -> list[Tree]:

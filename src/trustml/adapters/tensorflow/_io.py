@@ -1,4 +1,5 @@
-"""Saving and loading wrapped Keras models in the native ``.keras`` format."""
+"""Saving and loading wrapped Keras models in the native ``.keras`` format, and untrained copies
+of them (``clone_for_refitting``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import keras
 
 from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
 
-__all__ = ["load_keras", "save_keras"]
+__all__ = ["clone_keras", "load_keras", "save_keras"]
 
 
 def save_keras(model: Any, filename: str, path: str | os.PathLike[str] | None) -> str:
@@ -57,3 +58,34 @@ def load_keras(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] 
     if not full.endswith(".keras") or not os.path.isfile(full):
         raise ParameterError(f"filepath: expected an existing '.keras' file, got {full!r}")
     return keras.saving.load_model(full, custom_objects=custom_objects)
+
+
+def clone_keras(model: Any) -> Any:
+    """An untrained copy of a Keras model: ``keras.models.clone_model`` (new layers from each
+    layer's config, so new weights drawn by the layers' initialisers; a subclassed model goes
+    through its ``get_config`` / ``from_config``), compiled like ``model`` from its compile
+    config (a fresh optimizer of the same configuration, the same loss and metrics) when
+    ``model`` is compiled. Shares no variable with ``model``.
+
+    Raises
+    ------
+    UnsupportedModelError
+        ``model`` is not a Keras model, or Keras cannot clone it (a subclassed model without a
+        working ``get_config``); the message gives Keras' reason.
+    """
+    if not isinstance(model, keras.Model):
+        raise UnsupportedModelError(
+            f"model: only Keras models can be cloned for refitting (a tf.Module or function has "
+            f"no architecture to rebuild), got {type(model).__name__}"
+        )
+    try:
+        clone = keras.models.clone_model(model)
+        if getattr(model, "compiled", False):
+            clone.compile_from_config(model.get_compile_config())
+    except Exception as exc:  # Keras raises many types here; one typed error says why
+        raise UnsupportedModelError(
+            f"model: expected a Keras model that keras.models.clone_model can rebuild (a "
+            f"subclassed model needs get_config), got {type(model).__name__} "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    return clone

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import copy
-import os
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal, overload
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
-from numpy.typing import ArrayLike, NDArray
 
 from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
 from trustml.preprocessing import (
@@ -18,14 +15,11 @@ from trustml.preprocessing import (
     PreprocessingChain,
     PreprocessingLike,
     Preprocessor,
-    Standardisation,
     check_channels_first,
 )
-from trustml.protocols import Reduction
-from trustml.rng import SeedLike
-from trustml.validation import ClipValues, check_clip_values, check_input_shape
+from trustml.validation import check_clip_values, check_input_shape
 
-from ._io import load_keras, save_keras
+from ._io import clone_keras
 from ._layers import LayerAccess
 from ._losses import cross_entropy
 from ._model import check_keras_backend, model_call, model_dtype, probe_outputs, traceable
@@ -75,6 +69,14 @@ class KerasClassifier(RuntimeMembers):
 
     Notes
     -----
+    ``predict`` returns the model's outputs (logits or probabilities, as the model gives);
+    ``compute_loss`` and ``compute_loss_from_predictions`` are the cross-entropy above. ``fit``
+    trains through ``model.train_on_batch`` when the model is compiled (its loss, optimizer and
+    metrics), else minimises the mean cross-entropy with a Keras ``Adam`` (created on first use,
+    kept across calls). The estimator surface of ART's ``BaseEstimator`` is complete:
+    :attr:`model`, :meth:`get_params`, :meth:`set_params`, :meth:`clone_for_refitting`,
+    :meth:`compute_loss_from_predictions`.
+
     Differences from ART's ``KerasClassifier``: Keras 3 and every model kind (ART: Keras 2,
     Sequential activations only); ``predict`` honours ``batch_size``; losses are per sample; the
     probability loss is not clipped at ``epsilon``; the model is never modified.
@@ -144,175 +146,12 @@ class KerasClassifier(RuntimeMembers):
             compiled=traceable(model),
         )
 
-    # ------------------------------------------------------------------ Estimator / Classifier
-
-    @property
-    def model(self) -> Any:
-        """The wrapped Keras model (the user's object itself)."""
-        return self._model
+    # ------------------------------------------------------------------ settings
 
     @property
     def use_logits(self) -> bool:
         """Whether the model outputs logits."""
         return self._use_logits
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one sample."""
-        return self._rt.input_shape
-
-    @property
-    def nb_classes(self) -> int:
-        """Number of classes (the model's output width)."""
-        return self._rt.nb_classes
-
-    @property
-    def clip_values(self) -> ClipValues | None:
-        """Valid input range ``(min, max)`` as float32 arrays, or None; never applied."""
-        return self._clip_values
-
-    @property
-    def preprocessing(self) -> Standardisation:
-        """The standardisation applied before the model."""
-        return self._rt.chain.standardisation
-
-    @property
-    def preprocessing_defences(self) -> tuple[Preprocessor, ...]:
-        """The preprocessing defences, in order."""
-        return self._rt.chain.defences
-
-    @property
-    def postprocessing_defences(self) -> tuple[Postprocessor, ...]:
-        """The postprocessing defences, in order."""
-        return self._rt.chain.postprocessors
-
-    @property
-    def channels_first(self) -> bool:
-        """Whether the channel axis is axis 1 of a batch."""
-        return self._channels_first
-
-    def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
-        """Class scores ``(N, nb_classes)`` float32 (logits or probabilities, as the model gives),
-        after the postprocessing defences; ``x`` is ``(N, *input_shape)`` (numpy or tf.Tensor).
-
-        Raises
-        ------
-        InputShapeError, InputValueError, ParameterError
-        """
-        return self._rt.predict(x, batch_size)
-
-    # ------------------------------------------------------------------ LossGradients
-
-    def compute_loss(
-        self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
-    ) -> NDArray[Any]:
-        """Cross-entropy of each sample: ``(N,)`` (``"none"``) or 0-d (``"mean"``, ``"sum"``), in
-        the model's dtype; ``y`` index ``(N,)`` or one-hot ``(N, nb_classes)``.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError, ParameterError
-        """
-        return self._rt.compute_loss(x, y, reduction)
-
-    def loss_gradient(self, x: ArrayLike, y: ArrayLike) -> NDArray[Any]:
-        """Gradient of the summed per-sample cross-entropy with respect to the raw ``x``: shape of
-        ``x``, model dtype; chained through standardisation and defences.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError
-        """
-        return self._rt.loss_gradient(x, y)
-
-    # ------------------------------------------------------------------ ClassGradients
-
-    def class_gradient(self, x: ArrayLike, label: int | ArrayLike | None = None) -> NDArray[Any]:
-        """Gradients of the model outputs (logits or probabilities, as the model gives) with
-        respect to the raw ``x``: ``(N, nb_classes, *input_shape)`` for ``label=None``, else
-        ``(N, 1, *input_shape)``; ``label`` an int or ``(N,)`` class indices.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError
-        """
-        return self._rt.class_gradient(x, label)
-
-    # ------------------------------------------------------------------ NeuralNetwork
-
-    @property
-    def layer_names(self) -> list[str]:
-        """Layer names in execution order (the input layer excluded); for a subclassed model, the
-        direct sub-layers its forward pass calls."""
-        return self._rt.layers.names
-
-    @overload
-    def get_activations(
-        self,
-        x: ArrayLike,
-        layer: int | str,
-        batch_size: int = 128,
-        framework: Literal[False] = False,
-    ) -> NDArray[Any]: ...
-
-    @overload
-    def get_activations(
-        self, x: ArrayLike, layer: int | str, batch_size: int, framework: Literal[True]
-    ) -> tf.Tensor: ...
-
-    @overload
-    def get_activations(
-        self, x: ArrayLike, layer: int | str, *, framework: Literal[True]
-    ) -> tf.Tensor: ...
-
-    def get_activations(
-        self, x: ArrayLike, layer: int | str, batch_size: int = 128, framework: bool = False
-    ) -> Any:
-        """Output of ``layer`` (index into :attr:`layer_names` or name) for the raw ``x``,
-        preprocessed as in ``predict``: ``(N, *layer_output_shape)``, numpy or (``framework=True``)
-        a ``tf.Tensor``, which a caller's ``GradientTape`` sees when ``x`` is a watched tensor and
-        no numpy defence is active.
-
-        Raises
-        ------
-        ParameterError
-            Unknown layer name or index out of range.
-        InputShapeError, InputValueError
-        """
-        return self._rt.activations(x, layer, batch_size, framework)
-
-    # ------------------------------------------------------------------ Fittable
-
-    def fit(
-        self,
-        x: ArrayLike,
-        y: ArrayLike,
-        batch_size: int = 128,
-        nb_epochs: int = 20,
-        *,
-        seed: SeedLike = None,
-    ) -> None:
-        """Train in place: through ``model.train_on_batch`` when the model is compiled (its loss,
-        optimizer and metrics), else minimising the mean cross-entropy with a Keras ``Adam``
-        (created on first use, kept across calls). Batches are shuffled per epoch from ``seed``;
-        fit-time defences and standardisation are applied to ``x``.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError, ParameterError
-            Before any training step; the model is unchanged.
-        """
-        self._rt.fit(x, y, batch_size, nb_epochs, seed, self._step())
-
-    def fit_generator(self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20) -> None:
-        """Train on ``(x, y)`` batches (e.g. a ``tf.data.Dataset``), re-iterated every epoch.
-
-        Raises
-        ------
-        ParameterTypeError, ParameterError, InputShapeError, LabelError
-            A malformed batch stops training at that batch.
-        """
-        self._rt.fit_generator(generator, nb_epochs, self._step())
 
     def _step(self) -> Step:
         if is_compiled(self._model):
@@ -334,32 +173,23 @@ class KerasClassifier(RuntimeMembers):
             clone.set_activation_transform(name, transform)
         return clone
 
-    def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
-        """Save the model in the ``.keras`` format to ``path/filename``; returns the file path.
+    def clone_for_refitting(self) -> KerasClassifier:
+        """An untrained copy (ART's ``clone_for_refitting``): a new adapter with the same settings
+        around ``keras.models.clone_model(model)``, whose layers are rebuilt from their configs
+        with weights drawn afresh by their initialisers, compiled like the model (a fresh
+        optimizer of the same configuration) when the model is compiled; the activation
+        transforms are installed on it too. It shares no variable with the original, so training
+        it never changes the original; the defences are shared (they hold no weights).
 
         Raises
         ------
-        ParameterError
-            ``filename`` does not end in ``.keras``.
+        UnsupportedModelError
+            Keras cannot clone the model (a subclassed model without ``get_config``).
         """
-        return save_keras(self._model, filename, path)
-
-    @classmethod
-    def load(
-        cls,
-        filepath: str | os.PathLike[str],
-        *,
-        custom_objects: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> KerasClassifier:
-        """Load a ``.keras`` file and wrap it; ``kwargs`` go to the constructor.
-
-        Raises
-        ------
-        ParameterError
-            The file does not exist or is not a ``.keras`` file.
-        """
-        return cls(load_keras(filepath, custom_objects), **kwargs)
+        clone = type(self)(clone_keras(self._model), **self._init)
+        for name, transform in self.activation_transforms.items():
+            clone.set_activation_transform(name, transform)
+        return clone
 
 
 def _declared_input_shape(model: Any) -> tuple[int, ...]:

@@ -177,6 +177,24 @@ class TFRuntime:
             return np.asarray(losses.sum(), dtype=self.np_dtype)
         return np.asarray(losses, dtype=self.np_dtype)
 
+    def loss_from_predictions(self, pred: Any, y: ArrayLike, reduction: Reduction) -> NDArray[Any]:
+        """The per-sample loss of given outputs ``(N, nb_classes)``, optionally reduced."""
+        if reduction not in ("none", "mean", "sum"):
+            raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+        if isinstance(pred, tf.Tensor):
+            pred = pred.numpy()
+        scores = check_batch(pred, (self.nb_classes,), dtype=self.np_dtype, name="pred")
+        idx = self.labels(y, scores.shape[0])
+        losses = (
+            np.asarray(self.loss(tf.constant(scores), tf.constant(idx)))
+            if idx.size else np.zeros(0, self.np_dtype)
+        )
+        if reduction == "mean":
+            return np.asarray(losses.mean() if losses.size else np.nan, dtype=self.np_dtype)
+        if reduction == "sum":
+            return np.asarray(losses.sum(), dtype=self.np_dtype)
+        return np.asarray(losses, dtype=self.np_dtype)
+
     def loss_gradient(self, x: Any, y: ArrayLike) -> NDArray[Any]:
         xv = self.validated(x)
         idx = self.labels(y, int(xv.shape[0] or 0))

@@ -3,8 +3,6 @@ GraphDefs) with the full trustml contract, inside TensorFlow 2."""
 
 from __future__ import annotations
 
-import copy
-import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, overload
 
@@ -21,12 +19,11 @@ from trustml.preprocessing import (
     PreprocessingLike,
     Preprocessor,
     Pullback,
-    Standardisation,
     check_channels_first,
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import ClipValues, check_batch, check_batch_size, check_clip_values
+from trustml.validation import check_batch, check_batch_size, check_clip_values
 
 from ._v1_checks import (
     as_tensor,
@@ -39,24 +36,17 @@ from ._v1_checks import (
 )
 from ._v1_graph import (
     GraphOps,
-    copy_graph,
-    freeze,
     layer_tensors,
     resolve_layer,
     run_batched,
 )
+from ._v1_members import V1Members
 
 __all__ = ["TensorFlowV1Classifier"]
 
 
-_PARAMS = (
-    "input_ph", "output", "labels_ph", "train", "loss", "learning", "sess", "channels_first",
-    "clip_values", "preprocessing_defences", "postprocessing_defences", "preprocessing",
-    "feed_dict",
-)
 
-
-class TensorFlowV1Classifier:
+class TensorFlowV1Classifier(V1Members):
     """A TensorFlow 1 graph classifier (``tf.compat.v1`` graph and session) with the full trustml
     contract, running inside TensorFlow 2 without touching its global state.
 
@@ -222,85 +212,6 @@ class TensorFlowV1Classifier:
                 f"its variables initialised in sess?"
             ) from exc
 
-    # ------------------------------------------------------------------ graph members (ART)
-
-    @property
-    def sess(self) -> Any:
-        """The ``tf.compat.v1.Session`` every computation runs in."""
-        return self._sess
-
-    @property
-    def input_ph(self) -> tf.Tensor:
-        """The input placeholder (it takes the standardised input)."""
-        return self._input_ph
-
-    @property
-    def output(self) -> tf.Tensor:
-        """The output tensor ``(N, nb_classes)``."""
-        return self._output
-
-    @property
-    def labels_ph(self) -> tf.Tensor | None:
-        """The user's labels placeholder, or None."""
-        return self._labels_ph
-
-    @property
-    def loss(self) -> tf.Tensor | None:
-        """The user's per-sample loss tensor, or None (softmax cross-entropy is used)."""
-        return self._loss
-
-    @property
-    def train(self) -> Any:
-        """The user's training op, or None."""
-        return self._train
-
-    @property
-    def learning(self) -> tf.Tensor | None:
-        """The training-phase placeholder, or None."""
-        return self._learning
-
-    @property
-    def feed_dict(self) -> dict[Any, Any]:
-        """The extra feeds of every run (a new dict, keys resolved to tensors)."""
-        return dict(self._feed_dict)
-
-    # ------------------------------------------------------------------ Estimator / Classifier
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one sample (from ``input_ph``)."""
-        return self._input_shape
-
-    @property
-    def nb_classes(self) -> int:
-        """Number of classes (the last dimension of ``output``)."""
-        return self._nb_classes
-
-    @property
-    def clip_values(self) -> ClipValues | None:
-        """Valid input range ``(min, max)`` as float32 arrays, or None; never applied."""
-        return self._clip_values
-
-    @property
-    def preprocessing(self) -> Standardisation:
-        """The standardisation applied before ``input_ph``."""
-        return self._chain.standardisation
-
-    @property
-    def preprocessing_defences(self) -> tuple[Preprocessor, ...]:
-        """The preprocessing defences, in order."""
-        return self._chain.defences
-
-    @property
-    def postprocessing_defences(self) -> tuple[Postprocessor, ...]:
-        """The postprocessing defences, in order."""
-        return self._chain.postprocessors
-
-    @property
-    def channels_first(self) -> bool:
-        """Whether the channel axis is axis 1 of a batch."""
-        return self._channels_first
-
     def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
         """Outputs ``(N, nb_classes)`` float32 after the postprocessing defences; ``x`` is
         ``(N, *input_shape)``, run ``batch_size`` samples per ``sess.run``.
@@ -339,6 +250,58 @@ class TensorFlowV1Classifier:
             if idx.size
             else np.zeros(0, self._np_dtype)
         )
+        if reduction == "mean":
+            return np.asarray(losses.mean() if losses.size else np.nan, dtype=self._np_dtype)
+        if reduction == "sum":
+            return np.asarray(losses.sum(), dtype=self._np_dtype)
+        return losses
+
+    def compute_loss_from_predictions(
+        self, pred: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
+    ) -> NDArray[Any]:
+        """The loss of given outputs (ART's ``compute_loss_from_predictions``): the loss tensor
+        evaluated with ``pred`` fed in place of ``output`` (no forward pass), so it equals
+        ``compute_loss(x, y)`` on ``predict(x)`` (to float rounding) when no postprocessing
+        defence changes ``predict``.
+
+        Parameters
+        ----------
+        pred : array_like
+            ``(N, nb_classes)`` values of ``output``, cast to its dtype.
+        y : array_like
+            Index labels ``(N,)`` or one-hot labels ``(N, nb_classes)``.
+        reduction : {"none", "mean", "sum"}
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N,)`` for ``"none"``, else 0-d; in the dtype of ``input_ph``.
+
+        Raises
+        ------
+        InputShapeError
+            ``pred`` is not ``(N, nb_classes)``.
+        ParameterError
+            A bad ``reduction``; a user ``loss`` that reads ``input_ph`` other than through
+            ``output`` (it cannot be evaluated from outputs alone).
+        InputValueError, LabelError
+        """
+        if reduction not in ("none", "mean", "sum"):
+            raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+        out_dtype = np.dtype(self._output.dtype.as_numpy_dtype)
+        scores = check_batch(pred, (self._nb_classes,), dtype=out_dtype, name="pred")
+        idx = to_index(y, self._nb_classes, n=scores.shape[0], name="y")
+        loss, labels = self._loss_and_labels(idx)
+        losses = np.zeros(0, self._np_dtype)
+        if idx.size:
+            feeds = {**self._feeds(), self._output: scores, **labels}
+            try:
+                losses = np.asarray(self._sess.run(loss, feeds), dtype=self._np_dtype)
+            except tf.errors.InvalidArgumentError as exc:
+                raise ParameterError(
+                    f"loss: expected a loss computed from output alone, got one that needs "
+                    f"input_ph too ({exc.message.splitlines()[0]})"
+                ) from exc
         if reduction == "mean":
             return np.asarray(losses.mean() if losses.size else np.nan, dtype=self._np_dtype)
         if reduction == "sum":
@@ -510,91 +473,6 @@ class TensorFlowV1Classifier:
                     f"generator: expected at least one batch per epoch, got none in epoch {epoch} "
                     f"(a one-shot iterator cannot be re-iterated; pass a re-iterable)"
                 )
-
-    # ------------------------------------------------------------------ parameters, persistence
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's parameters."""
-        return {
-            "input_ph": self._input_ph,
-            "output": self._output,
-            "labels_ph": self._labels_ph,
-            "train": self._train,
-            "loss": self._loss,
-            "learning": self._learning,
-            "sess": self._sess,
-            "channels_first": self._channels_first,
-            "clip_values": self._raw_clip_values,
-            "preprocessing_defences": self._chain.defences or None,
-            "postprocessing_defences": self._chain.postprocessors or None,
-            "preprocessing": self._chain.standardisation,
-            "feed_dict": self._raw_feed_dict,
-        }
-
-    def set_params(self, **params: Any) -> TensorFlowV1Classifier:
-        """Change constructor parameters; everything is validated as in the constructor before
-        anything changes. Ops already built in the graph are reused when the graph is the same.
-
-        Raises
-        ------
-        ParameterError
-            An unknown parameter name; or as the constructor.
-        """
-        unknown = sorted(set(params) - set(_PARAMS))
-        if unknown:
-            raise ParameterError(
-                f"set_params: expected parameters among {list(_PARAMS)}, got {unknown}"
-            )
-        merged = {**self.get_params(), **params}
-        if "channels_first" in params and "preprocessing" not in params:
-            std = self._chain.standardisation  # lay the standardisation out anew
-            merged["preprocessing"] = (std.subtrahend.squeeze(), std.divisor.squeeze())
-        fresh = TensorFlowV1Classifier(**merged)
-        if fresh._ops.graph is self._ops.graph and fresh._output is self._output:
-            fresh._ops = self._ops
-            fresh._optimizer_ready = self._optimizer_ready
-        self.__dict__.update(fresh.__dict__)
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> TensorFlowV1Classifier:
-        """An independent classifier over a copy of the graph in a new session that holds the
-        current values of the global variables (training the copy leaves the original alone);
-        defences are deep-copied. The original graph and session are untouched."""
-        graph, sess = copy_graph(self._sess, self._input_ph.graph)
-
-        def same(t: tf.Tensor | None) -> tf.Tensor | None:
-            return None if t is None else graph.get_tensor_by_name(t.name)
-
-        return TensorFlowV1Classifier(
-            same(self._input_ph), same(self._output), labels_ph=same(self._labels_ph),
-            train=None if self._train is None else graph.get_operation_by_name(self._train.name),
-            loss=same(self._loss), learning=same(self._learning), sess=sess,
-            channels_first=self._channels_first,
-            clip_values=copy.deepcopy(self._raw_clip_values, memo),
-            preprocessing_defences=copy.deepcopy(self._chain.defences, memo) or None,
-            postprocessing_defences=copy.deepcopy(self._chain.postprocessors, memo) or None,
-            preprocessing=self._chain.standardisation,
-            feed_dict={same(k): copy.deepcopy(v, memo) for k, v in self._feed_dict.items()},
-        )
-
-    def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
-        """Write the graph computing ``output`` (and the user's ``loss`` with ``labels_ph``, when
-        given) as a frozen binary GraphDef to ``path/filename``, variables replaced by their
-        current values; returns the file written. Load it with :func:`~trustml.adapters.tensorflow.from_frozen_graph`.
-
-        Raises
-        ------
-        ParameterError
-            ``filename`` does not end in ``.pb``.
-        """
-        if not isinstance(filename, (str, os.PathLike)):
-            raise ParameterTypeError(f"filename: expected a str, got {type(filename).__name__}")
-        if not os.fspath(filename).endswith(".pb"):
-            raise ParameterError(f"filename: expected a name ending in '.pb', got {filename!r}")
-        full = os.fspath(filename) if path is None else os.path.join(os.fspath(path), filename)
-        tensors = [self._output] if self._loss is None else [self._output, self._loss]
-        freeze(self._sess, tensors, full)
-        return full
 
     # ------------------------------------------------------------------ internals
 

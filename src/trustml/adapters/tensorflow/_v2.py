@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import copy
-import os
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, overload
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
-from numpy.typing import ArrayLike, NDArray
 
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import check_nb_classes
@@ -19,14 +17,11 @@ from trustml.preprocessing import (
     PreprocessingChain,
     PreprocessingLike,
     Preprocessor,
-    Standardisation,
     check_channels_first,
 )
-from trustml.protocols import Reduction
-from trustml.rng import SeedLike
-from trustml.validation import ClipValues, check_clip_values, check_input_shape
+from trustml.validation import check_clip_values, check_input_shape
 
-from ._io import load_keras, save_keras
+from ._io import clone_keras
 from ._layers import LayerAccess
 from ._losses import cross_entropy, from_loss_object, wants_index_labels
 from ._model import check_keras_backend, model_call, model_dtype, probe_outputs, traceable
@@ -83,6 +78,10 @@ class TensorFlowV2Classifier(RuntimeMembers):
 
     Notes
     -----
+    ``predict`` returns the model's outputs as they are; ``compute_loss`` and
+    ``compute_loss_from_predictions`` evaluate ``loss_object`` on them. The estimator surface of
+    ART's ``BaseEstimator``: :attr:`model`, :meth:`get_params`, :meth:`set_params`,
+    :meth:`compute_loss_from_predictions`, and :meth:`clone_for_refitting` for Keras models.
     ``fit`` uses, in order: ``train_step``; ``optimizer`` with the loss; the compiled Keras
     model's ``train_on_batch``; a Keras ``Adam`` created on first use. Layers (``layer_names``,
     ``get_activations``) exist for Keras models only; other callables have none.
@@ -175,12 +174,7 @@ class TensorFlowV2Classifier(RuntimeMembers):
             compiled=traceable(model),
         )
 
-    # ------------------------------------------------------------------ Estimator / Classifier
-
-    @property
-    def model(self) -> Any:
-        """The wrapped model (the user's object itself)."""
-        return self._model
+    # ------------------------------------------------------------------ settings
 
     @property
     def loss_object(self) -> Any:
@@ -192,157 +186,10 @@ class TensorFlowV2Classifier(RuntimeMembers):
         """The optimizer ``fit`` uses (the one given, or the default Adam once created)."""
         return self._optimizer
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """Shape of one sample."""
-        return self._rt.input_shape
-
-    @property
-    def nb_classes(self) -> int:
-        """Number of classes."""
-        return self._rt.nb_classes
-
-    @property
-    def clip_values(self) -> ClipValues | None:
-        """Valid input range ``(min, max)`` as float32 arrays, or None; never applied."""
-        return self._clip_values
-
-    @property
-    def preprocessing(self) -> Standardisation:
-        """The standardisation applied before the model."""
-        return self._rt.chain.standardisation
-
-    @property
-    def preprocessing_defences(self) -> tuple[Preprocessor, ...]:
-        """The preprocessing defences, in order."""
-        return self._rt.chain.defences
-
-    @property
-    def postprocessing_defences(self) -> tuple[Postprocessor, ...]:
-        """The postprocessing defences, in order."""
-        return self._rt.chain.postprocessors
-
-    @property
-    def channels_first(self) -> bool:
-        """Whether the channel axis is axis 1 of a batch."""
-        return self._channels_first
-
-    def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
-        """Model outputs ``(N, nb_classes)`` float32 after the postprocessing defences; ``x`` is
-        ``(N, *input_shape)`` (numpy or tf.Tensor), processed ``batch_size`` samples at a time.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, ParameterError
-        """
-        return self._rt.predict(x, batch_size)
-
-    # ------------------------------------------------------------------ LossGradients
-
-    def compute_loss(
-        self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
-    ) -> NDArray[Any]:
-        """Loss of each sample: ``(N,)`` (``"none"``) or 0-d (``"mean"``, ``"sum"``), model dtype;
-        ``y`` index ``(N,)`` or one-hot ``(N, nb_classes)``.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError, ParameterError
-        """
-        return self._rt.compute_loss(x, y, reduction)
-
-    def loss_gradient(self, x: ArrayLike, y: ArrayLike) -> NDArray[Any]:
-        """Gradient of the summed per-sample loss with respect to the raw ``x`` (shape of ``x``,
-        model dtype), chained through standardisation and defences.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError
-        """
-        return self._rt.loss_gradient(x, y)
-
-    # ------------------------------------------------------------------ ClassGradients
-
-    def class_gradient(self, x: ArrayLike, label: int | ArrayLike | None = None) -> NDArray[Any]:
-        """Gradients of the model outputs with respect to the raw ``x``:
-        ``(N, nb_classes, *input_shape)`` for ``label=None``, else ``(N, 1, *input_shape)``.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError
-        """
-        return self._rt.class_gradient(x, label)
-
-    # ------------------------------------------------------------------ NeuralNetwork
-
-    @property
-    def layer_names(self) -> list[str]:
-        """Layer names in execution order for Keras models; empty for other callables."""
-        return self._rt.layers.names
-
-    @overload
-    def get_activations(
-        self,
-        x: ArrayLike,
-        layer: int | str,
-        batch_size: int = 128,
-        framework: Literal[False] = False,
-    ) -> NDArray[Any]: ...
-
-    @overload
-    def get_activations(
-        self, x: ArrayLike, layer: int | str, batch_size: int, framework: Literal[True]
-    ) -> tf.Tensor: ...
-
-    @overload
-    def get_activations(
-        self, x: ArrayLike, layer: int | str, *, framework: Literal[True]
-    ) -> tf.Tensor: ...
-
-    def get_activations(
-        self, x: ArrayLike, layer: int | str, batch_size: int = 128, framework: bool = False
-    ) -> Any:
-        """Output of ``layer`` (index into :attr:`layer_names` or name) for the raw ``x``:
-        ``(N, *layer_output_shape)``, numpy or (``framework=True``) a ``tf.Tensor``.
-
-        Raises
-        ------
-        ParameterError
-            Unknown layer, index out of range, or a model without layers.
-        InputShapeError, InputValueError
-        """
-        return self._rt.activations(x, layer, batch_size, framework)
-
-    # ------------------------------------------------------------------ Fittable
-
-    def fit(
-        self,
-        x: ArrayLike,
-        y: ArrayLike,
-        batch_size: int = 128,
-        nb_epochs: int = 20,
-        *,
-        seed: SeedLike = None,
-    ) -> None:
-        """Train in place (see Notes of the class for the step used); batches shuffled per epoch
-        from ``seed``.
-
-        Raises
-        ------
-        InputShapeError, InputValueError, LabelError, ParameterError
-            Before any training step; the model is unchanged.
-        """
-        self._rt.fit(x, y, batch_size, nb_epochs, seed, self._step())
-
-    def fit_generator(self, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20) -> None:
-        """Train on ``(x, y)`` batches (e.g. a ``tf.data.Dataset``), re-iterated every epoch.
-
-        Raises
-        ------
-        ParameterTypeError, ParameterError, InputShapeError, LabelError
-            A malformed batch stops training at that batch.
-        """
-        self._rt.fit_generator(generator, nb_epochs, self._step())
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters (``model`` first; ``optimizer`` the one ``fit`` uses:
+        the one given, or the default Adam once created), as validated; a new dict."""
+        return {**super().get_params(), "optimizer": self._optimizer}
 
     def _step(self) -> Step:
         rt = self._rt
@@ -376,32 +223,29 @@ class TensorFlowV2Classifier(RuntimeMembers):
             clone.set_activation_transform(name, transform)
         return clone
 
-    def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
-        """Save a Keras model in the ``.keras`` format to ``path/filename``; returns the path.
+    def clone_for_refitting(self) -> TensorFlowV2Classifier:
+        """An untrained copy of a Keras model's adapter (ART's ``clone_for_refitting``): the same
+        settings around ``keras.models.clone_model(model)`` (layers rebuilt from their configs,
+        weights drawn afresh by their initialisers; compiled like the model when it is), a fresh
+        optimizer of the same configuration as the given one; ``loss_object`` and
+        ``train_step`` are shared (``train_step`` must train the ``model`` it is given, not a
+        model it closes over); the activation transforms are installed on it too. Training the
+        copy never changes the original.
 
         Raises
         ------
-        ParameterError
-            ``filename`` does not end in ``.keras``.
         UnsupportedModelError
-            The model is not a Keras model.
+            The model is not a Keras model (a ``tf.Module`` or a function has no architecture
+            TensorFlow can rebuild with fresh weights), or Keras cannot clone it (a subclassed
+            model without ``get_config``).
         """
-        return save_keras(self._model, filename, path)
-
-    @classmethod
-    def load(
-        cls,
-        filepath: str | os.PathLike[str],
-        *,
-        custom_objects: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> TensorFlowV2Classifier:
-        """Load a ``.keras`` file and wrap it; ``kwargs`` (``nb_classes``, ``input_shape``, ...)
-        go to the constructor.
-
-        Raises
-        ------
-        ParameterError
-            The file does not exist or is not a ``.keras`` file.
-        """
-        return cls(load_keras(filepath, custom_objects), **kwargs)
+        kwargs = {k: v for k, v in self._init.items() if k != "train_step"}
+        clone = type(self)(
+            clone_keras(self._model),
+            optimizer=fresh_optimizer(self._init_optimizer),
+            train_step=self._train_step,
+            **kwargs,
+        )
+        for name, transform in self.activation_transforms.items():
+            clone.set_activation_transform(name, transform)
+        return clone

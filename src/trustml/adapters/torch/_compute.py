@@ -30,7 +30,8 @@ from trustml.labels import class_gradient_targets
 from trustml.validation import check_batch_size
 
 __all__ = [
-    "activations", "class_gradient", "compute_loss", "loss_gradient", "predict", "resolve_layer",
+    "activations", "class_gradient", "compute_loss", "loss_from_predictions", "loss_gradient",
+    "predict", "resolve_layer",
 ]
 
 GradFn = Callable[[torch.Tensor, slice], torch.Tensor]
@@ -212,3 +213,20 @@ def activations(
     if framework:
         return torch.cat(parts)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def loss_from_predictions(core: Core, pred: Any, y: Any, reduction: Any, framework: bool) -> Any:
+    """The user's loss on given scores; see ``PyTorchClassifier.compute_loss_from_predictions``."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+    scores = as_input(pred, (core.nb_classes,), name="pred")
+    yt = core.labels(y, scores.shape[0])
+    dtype = core.dtype
+    with _grad_context(scores, framework):
+        losses = core.per_sample_loss(to_device(scores, core.device, dtype), yt)
+        losses = losses.to(torch.float64 if dtype == torch.float64 else torch.float32)
+        if reduction == "mean":
+            losses = losses.mean()
+        elif reduction == "sum":
+            losses = losses.sum()
+    return losses if framework else to_numpy(losses, numpy_dtype_for(dtype))

@@ -127,3 +127,33 @@ def unaliased(out: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     if out.untyped_storage().data_ptr() == src.untyped_storage().data_ptr():
         return out.clone()
     return out
+
+
+def probe_input_shape(
+    model: torch.nn.Module, pipeline: Pipeline, input_shape: tuple[int, ...]
+) -> None:
+    """One forward pass of a zero batch ``(1, *input_shape)`` (standardised) through ``model`` on
+    the device and in the dtype of its parameters, in eval mode (its mode restored afterwards)
+    and without autograd: batch normalisation reads its running statistics and never updates
+    them, no parameter or buffer changes. The preprocessing defences are not run.
+
+    Raises
+    ------
+    ParameterError
+        The model fails on a batch of that shape (its first layer expects another input shape);
+        the message names ``input_shape`` and gives the framework's own first line.
+    """
+    tensors = [*model.parameters(), *model.buffers()]
+    device = tensors[0].device if tensors else torch.device("cpu")
+    zeros = torch.zeros((1, *input_shape), device=device, dtype=model_dtype(model))
+    try:
+        with model_mode(model, False, {}), torch.no_grad():
+            model(pipeline.standardise(zeros))
+    except Exception as exc:  # the user's forward may raise anything; a typed error names why
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise ParameterError(
+            f"input_shape: expected the shape of one sample the model accepts, got "
+            f"{input_shape}: a forward pass of a (1, *input_shape) batch failed "
+            f"({type(exc).__name__}: {first})"
+        ) from exc

@@ -1,6 +1,8 @@
-"""The mxnet side of one batch: standardisation, the network and the loss, inside autograd.
+"""The mxnet side of one batch: standardisation, the network and the loss, inside autograd (the
+role ``_core.Core`` has in the PyTorch adapter: the validated model, loss and device, and the
+checked forward pass).
 
-:class:`Pipeline` takes batches that are already validated and defended in numpy (by
+:class:`Core` takes batches that are already validated and defended in numpy (by
 ``MXNetClassifier``) and returns numpy. Modes are explicit: predictions and activations run under
 ``autograd.pause(train_mode=False)``, gradients under ``autograd.record(train_mode=False)`` (dropout
 off, batch normalisation on its running statistics), training steps under
@@ -22,7 +24,7 @@ from trustml.adapters.mxnet import _layers, _transforms
 from trustml.errors import ParameterError
 from trustml.preprocessing import Standardisation
 
-__all__ = ["Pipeline"]
+__all__ = ["Core"]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -30,7 +32,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-class Pipeline:
+class Core:
     """Standardisation, network and per-sample loss of one ``MXNetClassifier`` on one context.
 
     Parameters
@@ -125,6 +127,13 @@ class Pipeline:
         """Per-sample losses ``(B,)`` in the model's dtype."""
         with autograd.pause(train_mode=False):
             out = self.loss(self.scores(self.to_nd(batch)), self.labels(self._one_hot(index)))
+            return np.asarray(out.asnumpy(), dtype=self.dtype)
+
+    def losses_of_scores(self, scores: NDArray[Any], index: NDArray[np.int64]) -> NDArray[Any]:
+        """Per-sample losses ``(B,)`` of given scores ``(B, nb_classes)`` (no forward pass), in
+        the model's dtype."""
+        with autograd.pause(train_mode=False):
+            out = self.loss(self.to_nd(scores), self.labels(self._one_hot(index)))
             return np.asarray(out.asnumpy(), dtype=self.dtype)
 
     def loss_gradient(self, batch: NDArray[Any], index: NDArray[np.int64]) -> NDArray[Any]:
