@@ -42,7 +42,7 @@ def parametrize_with_checks(
     named ``TypeName-check_id``; listed expected failures become ``xfail(strict=True)`` items
     (``expected_failed_checks`` is a mapping, or a function of the estimator returning one).
     Each item runs its check alone (``run_check``), so items are independent of their order; the
-    Fittable checks train a deep copy of the estimator (see ``check_estimator``).
+    Fittable checks train a clone or deep copy of the estimator (see ``check_estimator``).
 
     Raises
     ------
