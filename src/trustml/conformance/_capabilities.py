@@ -1,14 +1,9 @@
-"""Capability names, their runtime protocols, and the decorator that declares a check.
+"""Capability names and their runtime protocols, in run order.
 
-Near the bottom of the kit (it imports only :mod:`trustml.protocols`): a check module marks its
-functions with :func:`check`; the registry (on top) imports the check modules and collects the
-marked functions, so no check module imports the registry.
+At the bottom of the kit: it imports only :mod:`trustml.protocols`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from trustml.protocols import (
     ActivationTransforms,
@@ -24,10 +19,7 @@ from trustml.protocols import (
     NeuralNetwork,
 )
 
-if TYPE_CHECKING:
-    from trustml.conformance._context import Context
-
-__all__ = ["CAPABILITIES", "CHECK_ATTRIBUTE", "CheckFunction", "capabilities_of", "check"]
+__all__ = ["CAPABILITIES", "capabilities_of"]
 
 CAPABILITIES: dict[str, type] = {
     "Estimator": Estimator,
@@ -47,32 +39,6 @@ CAPABILITIES: dict[str, type] = {
 honesty and no-hidden-state checks, which apply to every object; ``Fittable`` and ``Clonable``
 come last because their checks train (a copy of) the estimator."""
 
-CheckFunction = Callable[["Context"], None]
-
-CHECK_ATTRIBUTE = "__trustml_check__"
-"""Attribute :func:`check` sets on a check function: ``(check id, capability)``."""
-
-
 def capabilities_of(estimator: object) -> tuple[str, ...]:
     """Capabilities ``estimator`` has structurally, in run order (``Any`` always included)."""
     return tuple(name for name, proto in CAPABILITIES.items() if isinstance(estimator, proto))
-
-
-def check(check_id: str, capability: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Declare ``function`` as the check ``check_id`` of ``capability`` (the first paragraph of
-    its docstring is the summary); the registry collects it.
-
-    Raises
-    ------
-    KeyError
-        ``capability`` is not a key of :data:`CAPABILITIES`.
-    """
-    if capability not in CAPABILITIES:
-        raise KeyError(capability)
-
-    def decorate(function: CheckFunction) -> CheckFunction:
-        marked: Any = function
-        setattr(marked, CHECK_ATTRIBUTE, (check_id, capability))
-        return function
-
-    return decorate

@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._capabilities import check
-from trustml.conformance._context import Context, fail, require_true
+from trustml.conformance._context import Context, check, fail, require_true
 from trustml.conformance._failures import NotApplicable
 from trustml.conformance._reference import ReferenceLinearClassifier, find_reference
 from trustml.errors import InputShapeError

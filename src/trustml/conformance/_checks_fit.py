@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._capabilities import check
-from trustml.conformance._context import Context, fail, require_true
+from trustml.conformance._context import Context, check, fail, require_true
 from trustml.conformance._failures import NotApplicable
 from trustml.conformance._snapshots import framework_state, global_rng_state, same_state
 

@@ -7,9 +7,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._capabilities import check
 from trustml.conformance._checks_predict import assert_close
-from trustml.conformance._context import BATCH, Context, fail, require_true
+from trustml.conformance._context import BATCH, Context, check, fail, require_true
 from trustml.conformance._failures import NotApplicable
 from trustml.conformance._tolerance import Tolerance, tolerance_for
 from trustml.errors import LabelError

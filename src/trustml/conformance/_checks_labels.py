@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._capabilities import check
 from trustml.conformance._checks_gradients import class_gradient, loss, loss_gradient
 from trustml.conformance._checks_predict import assert_close
-from trustml.conformance._context import Context, fail
+from trustml.conformance._context import Context, check, fail
 from trustml.conformance._failures import NotApplicable
 
 LabelFormat = Callable[[NDArray[np.int64], int], Any]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trustml.conformance._capabilities import check
-from trustml.conformance._context import Context, fail, require_true
+from trustml.conformance._context import Context, check, fail, require_true
 from trustml.preprocessing import Standardisation
 
 

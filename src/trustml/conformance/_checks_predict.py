@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._capabilities import check
-from trustml.conformance._context import BATCH, Context, fail, require_true
+from trustml.conformance._context import BATCH, Context, check, fail, require_true
 from trustml.conformance._tolerance import tolerance_for
 from trustml.errors import InputShapeError, InputValueError, ParameterError
 

@@ -18,10 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trustml.activations import ActivationTransform
-from trustml.conformance._capabilities import check
 from trustml.conformance._checks_activations import activations, layer_names
 from trustml.conformance._checks_predict import assert_close
-from trustml.conformance._context import Context, fail, require_true
+from trustml.conformance._context import Context, check, fail, require_true
 from trustml.conformance._failures import NotApplicable
 from trustml.conformance._snapshots import framework_state, same_state
 from trustml.errors import ParameterError, ParameterTypeError

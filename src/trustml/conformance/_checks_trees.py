@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._capabilities import check
-from trustml.conformance._context import BATCH, Context, fail, require_true
+from trustml.conformance._context import BATCH, Context, check, fail, require_true
 from trustml.conformance._failures import NotApplicable
 from trustml.conformance._tolerance import tolerance_for
 from trustml.trees import Leaf, SplitNode, Tree

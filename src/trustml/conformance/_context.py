@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import copy
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from trustml.conformance._capabilities import CAPABILITIES
 from trustml.conformance._failures import NotApplicable, fail, require_true
 from trustml.conformance._snapshots import framework_state
 from trustml.errors import ParameterError, TrustMLError
 from trustml.labels import to_index
 
-__all__ = ["BATCH", "Context", "fail", "require_true"]
+__all__ = ["BATCH", "CHECK_ATTRIBUTE", "CheckFunction", "Context", "check", "fail", "require_true"]
 
 BATCH = 10
 """Samples per generated batch; 3, the odd batch size of the batch-invariance checks, does not
@@ -234,3 +236,30 @@ class Context:
             x = np.clip(x, np.asarray(clip[0], np.float64), np.asarray(clip[1], np.float64))
         order = rng.permutation(len(y))
         return x[order].astype(np.float32), y[order]
+
+
+CheckFunction = Callable[[Context], None]
+
+CHECK_ATTRIBUTE = "__trustml_check__"
+"""Attribute :func:`check` sets on a check function: ``(check id, capability)``."""
+
+
+def check(check_id: str, capability: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Declare ``function`` as the check ``check_id`` of ``capability`` (the first paragraph of
+    its docstring is the summary). The registry, on top of the kit, imports the check modules
+    and collects what they declare, so no check module imports the registry.
+
+    Raises
+    ------
+    KeyError
+        ``capability`` is not a key of :data:`~trustml.conformance._capabilities.CAPABILITIES`.
+    """
+    if capability not in CAPABILITIES:
+        raise KeyError(capability)
+
+    def decorate(function: CheckFunction) -> CheckFunction:
+        marked: Any = function
+        setattr(marked, CHECK_ATTRIBUTE, (check_id, capability))
+        return function
+
+    return decorate

@@ -2,7 +2,7 @@
 
 Check ids are public API (they appear in reports, in ``expected_failed_checks`` and in
 ``conformance/CONTRACTS.md``). The registry sits on top of the kit: it imports the check modules
-(which declare their checks with :func:`~trustml.conformance._capabilities.check` and import
+(which declare their checks with :func:`~trustml.conformance._context.check` and import
 nothing above the context) and collects what they declare, in module order, then in definition
 order within a module.
 """
@@ -24,11 +24,8 @@ from trustml.conformance import (
     _checks_transforms,
     _checks_trees,
 )
-from trustml.conformance._capabilities import (
-    CAPABILITIES,
-    CHECK_ATTRIBUTE,
-    CheckFunction,
-)
+from trustml.conformance._capabilities import CAPABILITIES
+from trustml.conformance._context import CHECK_ATTRIBUTE, CheckFunction
 from trustml.conformance._failures import CheckFailure, NotApplicable
 
 __all__ = ["CAPABILITIES", "Check", "CheckFailure", "NotApplicable", "all_checks"]
