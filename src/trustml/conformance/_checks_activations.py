@@ -117,11 +117,9 @@ def check_bad_layer(ctx: Context) -> None:
 
 def to_numpy(value: Any) -> NDArray[Any]:
     """A framework tensor as numpy, without importing any framework."""
-    for name in ("detach",):
-        if hasattr(value, name):
-            value = value.detach()
-    for name in ("cpu",):
-        if hasattr(value, name) and callable(value.cpu):
+    if callable(getattr(value, "detach", None)):  # torch, MXNet: off the autograd graph
+        value = value.detach()
+        if callable(getattr(value, "cpu", None)):  # torch: to host memory
             value = value.cpu()
     for name in ("numpy", "asnumpy"):
         if hasattr(value, name) and callable(getattr(value, name)):

@@ -29,6 +29,15 @@ BATCH = 10
 divide it."""
 
 
+def _brief(exc: BaseException, limit: int = 160) -> str:
+    """``Type: message`` on one line: the message's last non-empty line (framework tracebacks
+    put the error there), cut to ``limit`` characters."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else ""
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}"
+
+
 @dataclass
 class Context:
     """State shared by the checks of one run.
@@ -114,7 +123,7 @@ class Context:
             try:
                 copied = clone()
             except Exception as exc:  # noqa: BLE001 - reported in the result
-                reasons.append(f"clone_for_refitting() raised {type(exc).__name__}: {exc}")
+                reasons.append(f"clone_for_refitting() raised {_brief(exc)}")
             else:
                 if copied is not est:
                     return copied, ""
@@ -124,7 +133,7 @@ class Context:
         try:
             copied = copy.deepcopy(est)
         except Exception as exc:  # noqa: BLE001 - reported in the result
-            reasons.append(f"copy.deepcopy raised {type(exc).__name__}: {exc}")
+            reasons.append(f"copy.deepcopy raised {_brief(exc)}")
         else:
             x, y = self.separable_problem()
             try:
@@ -132,8 +141,7 @@ class Context:
             except TrustMLError:
                 return copied, ""  # a typed refusal of the 2-sample probe: the copy works
             except Exception as exc:  # noqa: BLE001 - reported in the result
-                reasons.append(f"its copy.deepcopy could not be trained ({type(exc).__name__}: "
-                               f"{exc})")
+                reasons.append(f"its copy.deepcopy could not be trained ({_brief(exc)})")
             else:
                 return copied, ""
         return est, ("trained the object itself, in place (its weights changed): "
