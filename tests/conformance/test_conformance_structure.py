@@ -92,8 +92,9 @@ def test_each_module_imports_alone() -> None:
     """Each module imported first, in an interpreter where no module of the kit is loaded (a
     circle closed by a function-level import fails here for some entry module)."""
     names = sorted(p.stem for p in PACKAGE.glob("_*.py") if p.stem != "__init__")
-    done = subprocess.run([sys.executable, "-c", _ALONE.format(names=names, path=str(PACKAGE))], capture_output=True,
-                          text=True, check=False, env={"PYTHONPATH": str(PACKAGE.parents[1])})
+    code = _ALONE.format(names=names, path=str(PACKAGE))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, env={"PYTHONPATH": str(PACKAGE.parents[1])})
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 

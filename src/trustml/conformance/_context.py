@@ -34,6 +34,7 @@ def _brief(exc: BaseException, limit: int = 160) -> str:
     put the error there), cut to ``limit`` characters."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     text = lines[-1] if lines else ""
+    text = text.removeprefix(f"{type(exc).__name__}:").strip()
     text = text if len(text) <= limit else text[: limit - 3] + "..."
     return f"{type(exc).__name__}: {text}"
 
