@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from gaussian_certifier import make as make_certifier
 from softmax_regression import make as make_softmax
 from tiny_forest import make as make_forest
 
-from trustml.conformance import all_checks, check_estimator
+from trustml.conformance import all_checks, check_estimator, run_check
+from trustml.errors import NotFittedError
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "conformance" / "CONTRACTS.md"
 
@@ -86,3 +88,35 @@ def test_fit_checks_say_when_they_trained_the_object_in_place() -> None:
             assert "no clone_for_refitting" in r.message and "deep-copy" in r.message, r
         else:
             assert r.message == "", r
+
+
+class UnfittedUntilFit(type(make_softmax())):  # type: ignore[misc]
+    """Its clone refuses to predict until fitted (as a scikit-learn clone does)."""
+
+    fitted = True
+
+    def clone_for_refitting(self) -> Any:
+        clone = super().clone_for_refitting()
+        clone.fitted = False
+        return clone
+
+    def predict(self, x: Any, batch_size: int = 128) -> Any:
+        if not self.fitted:
+            raise NotFittedError("predict: fit the model first")
+        return super().predict(x, batch_size)
+
+    def fit(self, *args: Any, **kwargs: Any) -> None:
+        super().fit(*args, **kwargs)
+        self.fitted = True
+
+    def fit_generator(self, *args: Any, **kwargs: Any) -> None:
+        super().fit_generator(*args, **kwargs)
+        self.fitted = True
+
+
+@pytest.mark.parametrize("check_id", ["fit_no_side_effects", "fit_learns", "fit_generator_learns",
+                                      "fit_label_formats", "clone_independent"])
+def test_each_fit_check_alone_trains_an_untrained_clone(check_id: str) -> None:
+    """parametrize_with_checks runs each check alone, on a fresh clone that is not fitted yet."""
+    result = run_check(build(UnfittedUntilFit), check_id)
+    assert result.status == "passed", result
