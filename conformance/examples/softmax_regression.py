@@ -1,8 +1,8 @@
 """A third-party adapter written against trustml's protocols alone: softmax regression in numpy.
 
 It has no trustml base class: it *is* a ``NeuralNetworkClassifier`` (Classifier, Fittable,
-LossGradients, ClassGradients, NeuralNetwork) and has ``ActivationTransforms`` on its logits
-because it has the members, with analytic gradients.
+LossGradients, ClassGradients, NeuralNetwork) and has ``ActivationTransforms`` on its logits,
+``MultiLayerActivations`` and ``Clonable`` because it has the members, with analytic gradients.
 It passes the conformance kit (``trustml check conformance/examples/softmax_regression.py:make``)
 and is type-checked by ``mypy --strict`` as a user's code would be.
 
@@ -77,6 +77,10 @@ class SoftmaxRegression:
             preprocessing[0], preprocessing[1], input_shape=self._input_shape, channels_first=False
         )
         self.learning_rate = float(learning_rate)
+        self._settings: dict[str, Any] = {
+            "preprocessing": preprocessing, "clip_values": clip_values,
+            "learning_rate": learning_rate, "seed": seed,
+        }
         self._rng = np.random.default_rng(seed)
         d = int(np.prod(self._input_shape))
         self.weights: NDArray[np.float64] = 0.01 * self._rng.standard_normal((d, nb_classes))
@@ -240,6 +244,20 @@ class SoftmaxRegression:
         logits = self._logits(self._features(x))
         return logits if index == 0 else _softmax(logits)
 
+    def get_multi_activations(
+        self, x: ArrayLike, layers: list[int | str], batch_size: int = 128,
+        framework: bool = False,
+    ) -> list[Any]:
+        """Several layers from one forward pass (``MultiLayerActivations``): each entry equals
+        ``get_activations(x, layer)``."""
+        check_batch_size(batch_size)
+        if not layers:
+            raise ParameterError("layers: expected a non-empty list of layers, got []")
+        indices = [self._layer_index(layer) for layer in layers]
+        logits = self._logits(self._features(x))
+        outputs = [logits, _softmax(logits)]
+        return [outputs[i] for i in indices]
+
     # -- activation transforms ----------------------------------------------------------------
     @property
     def activation_transforms(self) -> dict[str, ActivationTransform]:
@@ -254,6 +272,12 @@ class SoftmaxRegression:
         if self._layer_index(layer) != 0:
             raise ParameterError(f"layer: expected 'logits' (index 0), got {layer!r}")
         self._transform = check_transform(transform, "logits", (self._nb_classes,))
+
+    # -- refitting ------------------------------------------------------------------------------
+    def clone_for_refitting(self) -> SoftmaxRegression:
+        """A new, untrained model of the same class with the same constructor settings
+        (``Clonable``); it shares no array with this one."""
+        return type(self)(self._input_shape, self._nb_classes, **self._settings)
 
     # -- training -----------------------------------------------------------------------------
     def _step(self, x: ArrayLike, y: ArrayLike) -> None:

@@ -13,6 +13,8 @@ from gaussian_certifier import GaussianCertifier
 from softmax_regression import SoftmaxRegression
 
 from trustml.conformance import ReferenceLinearClassifier
+from trustml.labels import class_gradient_targets
+from trustml.validation import check_batch_size
 
 
 def build(cls: type[SoftmaxRegression]) -> SoftmaxRegression:
@@ -159,7 +161,7 @@ class ClassGradientOfLogits(SoftmaxRegression):
         full = self._to_input(np.array(g))
         if label is None:
             return full
-        idx = np.full(n, label) if np.ndim(label) == 0 else np.asarray(label)
+        idx = class_gradient_targets(label, self.nb_classes, n)
         return full[np.arange(n), idx][:, None]
 
 
@@ -189,13 +191,18 @@ class AcceptsNaN(SoftmaxRegression):
 
 
 class ClipsLabels(SoftmaxRegression):
+    """Index labels are clipped into range and resized to N instead of refused."""
+
+    def _clipped(self, x: Any, y: Any) -> Any:
+        if np.ndim(y) != 1:
+            return y
+        return np.clip(np.resize(np.asarray(y), len(x)), 0, self.nb_classes - 1)
+
     def compute_loss(self, x: Any, y: Any, reduction: Any = "none") -> Any:
-        y = np.clip(np.resize(np.asarray(y), len(x)), 0, self.nb_classes - 1)
-        return super().compute_loss(x, y, reduction)
+        return super().compute_loss(x, self._clipped(x, y), reduction)
 
     def loss_gradient(self, x: Any, y: Any) -> Any:
-        y = np.clip(np.resize(np.asarray(y), len(x)), 0, self.nb_classes - 1)
-        return super().loss_gradient(x, y)
+        return super().loss_gradient(x, self._clipped(x, y))
 
 
 class WrapsClassLabel(SoftmaxRegression):
@@ -220,7 +227,7 @@ class NoFitGenerator:
         self._inner = SoftmaxRegression(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "fit_generator":
+        if name in ("fit_generator", "clone_for_refitting"):
             raise AttributeError(name)
         return getattr(self._inner, name)
 
@@ -359,6 +366,7 @@ class TransformOnlyInActivations(SoftmaxRegression):
     def predict(self, x: Any, batch_size: int = 128) -> Any:
         from softmax_regression import _softmax
 
+        check_batch_size(batch_size)
         return _softmax(self._raw_logits(self._features(x))).astype(np.float32)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from softmax_regression import make
 
+import trustml
 from trustml.cli import main
 from trustml.conformance import checks_for
 
@@ -50,8 +51,9 @@ def test_cli_bad_target_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> 
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "conftest.py").write_text(
         'pytest_plugins = ["trustml.conformance.pytest_plugin"]\n')
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent) + os.pathsep
-           + str(ROOT / "conformance" / "examples")}
+    paths = [Path(__file__).resolve().parent, ROOT / "conformance" / "examples",
+             Path(trustml.__file__).resolve().parents[1]]  # trustml installed or from src/
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in paths)}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
                           cwd=tmp_path, capture_output=True, text=True, env=env, check=False)
 

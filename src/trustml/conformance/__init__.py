@@ -7,7 +7,8 @@ estimators.
 
 Capabilities are detected structurally (``isinstance`` against the runtime protocols
 ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``, ``NeuralNetwork``,
-``DecisionTrees``, ``Certifier``, ``ActivationTransforms``) and every check of each capability runs; the checks of ``Any``
+``DecisionTrees``, ``Certifier``, ``ActivationTransforms``, ``MultiLayerActivations``,
+``Clonable``) and every check of each capability runs; the checks of ``Any``
 (honesty, no hidden state) run on every object. Check ids are public API; each is documented with
 its rule, tolerance and reason in ``conformance/CONTRACTS.md``.
 
@@ -62,9 +63,10 @@ def check_estimator(
     ----------
     estimator : object
         Anything: its capabilities are detected structurally with the runtime protocols of
-        :mod:`trustml.protocols`. The ``fit_*`` checks (run last) train a ``copy.deepcopy`` of it,
-        so its weights are kept; an object that cannot be deep-copied (or whose copy cannot be
-        trained) is trained in place.
+        :mod:`trustml.protocols`. The ``fit_*`` checks (run last) train
+        ``estimator.clone_for_refitting()`` when it has one, else a ``copy.deepcopy`` of it, so
+        its weights are kept; an object that offers neither (or whose copy cannot be trained) is
+        trained in place, and the result of each check that trained it says so.
     expected_failed_checks : mapping of str to str, or callable, optional
         ``{check_id: reason}`` (or a function of ``estimator`` returning one). A listed check that
         fails is reported as ``expected failure``; one that passes as ``unexpected pass``.

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._context import Context, fail, require_true
+from trustml.conformance._context import Context, check, fail, require_true
+from trustml.conformance._failures import NotApplicable
 from trustml.conformance._reference import ReferenceLinearClassifier, find_reference
-from trustml.conformance._registry import NotApplicable, register
 from trustml.errors import InputShapeError
 
 _SIGNIFICANCE = 1e-3
@@ -56,7 +56,7 @@ def certify(ctx: Context, x: Any, n: int, seed: Any = 0) -> tuple[NDArray[Any], 
     return labels, radii
 
 
-@register("certify_shapes_dtypes", "Certifier")
+@check("certify_shapes_dtypes", "Certifier")
 def check_shapes(ctx: Context) -> None:
     """certify returns labels ``(N,)`` int64 in ``[-1, nb_classes)`` and radii ``(N,)``
     float64, also for N = 0; a batch of the wrong sample shape raises InputShapeError."""
@@ -85,7 +85,7 @@ def check_shapes(ctx: Context) -> None:
                      f"certify labels: expected values in [-1, {k}), got {labels.tolist()}")
 
 
-@register("certify_abstain", "Certifier")
+@check("certify_abstain", "Certifier")
 def check_abstain(ctx: Context) -> None:
     """Abstention is exactly ``(-1, 0.0)``; on the reference problem, points on the decision
     boundary (true radius 0) are certified no more often than ``alpha`` allows."""
@@ -117,7 +117,7 @@ def _alpha(ctx: Context) -> float:
     return 0.05
 
 
-@register("certify_radius_nonnegative", "Certifier")
+@check("certify_radius_nonnegative", "Certifier")
 def check_radius(ctx: Context) -> None:
     """Radii are finite and >= 0 (for small and large n)."""
     x = certify_inputs(ctx)
@@ -127,7 +127,7 @@ def check_radius(ctx: Context) -> None:
                      f"certify(n={n}): expected finite radii >= 0, got {radii.tolist()}")
 
 
-@register("certify_seed_reproducible", "Certifier")
+@check("certify_seed_reproducible", "Certifier")
 def check_seed(ctx: Context) -> None:
     """The same int seed gives the same labels and radii; a Generator seed is accepted."""
     x = certify_inputs(ctx)
@@ -147,7 +147,7 @@ def _needs_reference(ctx: Context) -> ReferenceLinearClassifier:
     return ref
 
 
-@register("certify_sound_reference", "Certifier")
+@check("certify_sound_reference", "Certifier")
 def check_sound(ctx: Context) -> None:
     """On the reference problem, certificates that are wrong (the other class, or a radius above
     the true one ``|w.x+b|/||w||``) occur no more often than ``alpha`` allows."""
@@ -172,7 +172,7 @@ def check_sound(ctx: Context) -> None:
                  f"often with probability {p_value:.2g}")
 
 
-@register("certify_tight_reference", "Certifier")
+@check("certify_tight_reference", "Certifier")
 def check_tight(ctx: Context) -> None:
     """On the reference problem at large n (20000), points at 0.5 to 1.5 sigma from the boundary are
     certified, with a median radius at least 75% of the true one (needs the certifier's ``sigma``
@@ -192,7 +192,7 @@ def check_tight(ctx: Context) -> None:
                  "expected >= 0.75")
 
 
-@register("certify_fresh_draws", "Certifier")
+@check("certify_fresh_draws", "Certifier")
 def check_fresh_draws(ctx: Context) -> None:
     """On the reference problem the wrapped classifier sees more than n noisy copies per input
     (selection draws besides the n estimation draws) and never the same noisy copy twice."""

@@ -1,5 +1,7 @@
-"""Fittable checks (run last). They train ``copy.deepcopy(estimator)`` when the object can be
-deep-copied and its copy trained, else the object itself, in place (see ``Context.trainable``)."""
+"""Fittable and Clonable checks (run last). The Fittable checks train
+``estimator.clone_for_refitting()`` when the object offers it, else ``copy.deepcopy(estimator)``
+when that can be made and trained, else the object itself, in place, and then say so in their
+results (see ``Context.trainable``)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._context import Context, fail, require_true
-from trustml.conformance._exercise import framework_state, global_rng_state, same_state
-from trustml.conformance._registry import NotApplicable, register
+from trustml.conformance._context import Context, check, fail, require_true
+from trustml.conformance._failures import NotApplicable
+from trustml.conformance._snapshots import framework_state, global_rng_state, same_state
 
 _BATCH = 8
 
 
 def _classifier(ctx: Context) -> Any:
-    """The object to train (a deep copy when possible, see ``Context.trainable``)."""
+    """The object to train (a clone or a deep copy when possible, see ``Context.trainable``)."""
     if not hasattr(ctx.estimator, "predict"):
         raise NotApplicable("the object has no predict to measure what fit learned")
     return ctx.trainable()
@@ -31,7 +33,7 @@ def _threshold(k: int) -> float:
     return 0.5 * (1.0 + 1.0 / k)
 
 
-@register("fit_no_side_effects", "Fittable")
+@check("fit_no_side_effects", "Fittable")
 def check_side_effects(ctx: Context) -> None:
     """fit (one epoch) leaves x and y unmodified, numpy's global RNG state and the framework's
     modes and hooks unchanged."""
@@ -48,7 +50,7 @@ def check_side_effects(ctx: Context) -> None:
     require_true(not changed, f"fit changed {', '.join(changed)}")
 
 
-@register("fit_learns", "Fittable")
+@check("fit_learns", "Fittable")
 def check_learns(ctx: Context) -> None:
     """fit (batch_size 8, default nb_epochs) learns a separable problem well above chance from
     index labels, then relearns it from one-hot labels shifted by one class (so a fit that does
@@ -67,7 +69,7 @@ def check_learns(ctx: Context) -> None:
                        f"expected >= {_threshold(k):.2f} (chance {1 / k:.2f})")
 
 
-@register("fit_generator_learns", "Fittable")
+@check("fit_generator_learns", "Fittable")
 def check_generator(ctx: Context) -> None:
     """fit_generator on a re-iterable of (x, y) batches learns the separable problem with labels
     shifted by two classes (from what fit_learns left) as fit does."""
@@ -80,3 +82,39 @@ def check_generator(ctx: Context) -> None:
     acc = _accuracy(est, x, target)
     require_true(acc >= _threshold(k), f"after fit_generator: training accuracy {acc:.2f}, "
                  f"expected >= {_threshold(k):.2f} (chance {1 / k:.2f})")
+
+
+@check("clone_independent", "Clonable")
+def check_clone(ctx: Context) -> None:
+    """clone_for_refitting returns a new object of the same type with the same input_shape,
+    nb_classes, clip_values and standardisation, that (when Fittable) trains without changing
+    the original's predictions."""
+    est = ctx.estimator
+    clone = est.clone_for_refitting()
+    require_true(clone is not est, "clone_for_refitting: returned the object itself")
+    require_true(type(clone) is type(est), f"clone_for_refitting: expected a "
+                 f"{type(est).__name__}, got {type(clone).__name__}")
+    for attr in ("input_shape", "nb_classes"):
+        if hasattr(est, attr):
+            require_true(getattr(clone, attr, None) == getattr(est, attr),
+                         f"clone_for_refitting: {attr} {getattr(clone, attr, None)!r}, expected "
+                         f"{getattr(est, attr)!r}")
+    if hasattr(est, "clip_values"):
+        a, b = est.clip_values, clone.clip_values
+        require_true((a is None) == (b is None) and (a is None or all(
+            np.array_equal(u, v) for u, v in zip(a, b))),
+            f"clone_for_refitting: clip_values {b!r}, expected {a!r}")
+    std = getattr(est, "preprocessing", None)
+    if std is not None and hasattr(std, "subtrahend"):
+        other = clone.preprocessing
+        require_true(np.array_equal(std.subtrahend, other.subtrahend)
+                     and np.array_equal(std.divisor, other.divisor),
+                     "clone_for_refitting: a different standardisation (subtrahend, divisor)")
+    if not (hasattr(clone, "fit") and hasattr(est, "predict")):
+        return
+    x, y = ctx.separable_problem()
+    before = np.array(est.predict(x), copy=True)
+    clone.fit(x, (y + 1) % ctx.nb_classes, batch_size=_BATCH, nb_epochs=2)
+    after = np.asarray(est.predict(x))
+    require_true(np.array_equal(before, after), "training the clone_for_refitting() copy changed "
+                 "the original's predictions: the copy shares state with it")

@@ -7,12 +7,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._checks_predict import assert_close, predict
-from trustml.conformance._context import BATCH, Context, fail, require_true
-from trustml.conformance._registry import NotApplicable, register
+from trustml.conformance._checks_predict import assert_close
+from trustml.conformance._context import BATCH, Context, check, fail, require_true
+from trustml.conformance._failures import NotApplicable
 from trustml.conformance._tolerance import Tolerance, tolerance_for
 from trustml.errors import LabelError
-from trustml.labels import to_one_hot
 
 _DIRECTIONS = 3
 _MIN_AGREEMENT = 0.9
@@ -75,7 +74,7 @@ def _agreement(
                    f"{worst[1]:.5g}")
 
 
-@register("loss_shape_dtype", "LossGradients")
+@check("loss_shape_dtype", "LossGradients")
 def check_loss_shape(ctx: Context) -> None:
     """compute_loss returns ``(N,)`` finite floats for ``reduction='none'``, and 0-d arrays equal to
     their sum and mean for ``'sum'`` and ``'mean'``."""
@@ -89,7 +88,7 @@ def check_loss_shape(ctx: Context) -> None:
                      f"compute_loss(reduction={reduction!r}) vs the per-sample losses")
 
 
-@register("loss_gradient_shape_dtype", "LossGradients")
+@check("loss_gradient_shape_dtype", "LossGradients")
 def check_gradient_shape(ctx: Context) -> None:
     """loss_gradient returns finite floats of the shape of ``x``, in a new array."""
     x, y = ctx.inputs(), ctx.labels()
@@ -98,7 +97,7 @@ def check_gradient_shape(ctx: Context) -> None:
     require_true(bool(np.abs(g).sum() > 0), "loss_gradient: identically zero on random inputs")
 
 
-@register("loss_gradient_finite_differences", "LossGradients")
+@check("loss_gradient_finite_differences", "LossGradients")
 def check_gradient_fd(ctx: Context) -> None:
     """loss_gradient agrees with central finite differences of compute_loss, per sample, along
     random directions (tolerance from the dtypes returned)."""
@@ -109,7 +108,7 @@ def check_gradient_fd(ctx: Context) -> None:
                "loss_gradient vs finite differences of compute_loss")
 
 
-@register("loss_gradient_batch_independent", "LossGradients")
+@check("loss_gradient_batch_independent", "LossGradients")
 def check_gradient_batch(ctx: Context) -> None:
     """Row i of loss_gradient (the gradient of the summed loss) equals sample i's gradient
     computed alone, and compute_loss of a sample does not depend on its batch."""
@@ -123,17 +122,7 @@ def check_gradient_batch(ctx: Context) -> None:
                      f"compute_loss of sample {i} alone vs in a batch of {BATCH}")
 
 
-@register("loss_label_formats", "LossGradients")
-def check_label_formats(ctx: Context) -> None:
-    """Index labels and one-hot labels give the same losses and gradients."""
-    x, y = ctx.inputs(), ctx.labels()
-    onehot = to_one_hot(y, ctx.nb_classes)
-    assert_close(ctx, loss(ctx, x, onehot), loss(ctx, x, y), "compute_loss one-hot vs index labels")
-    assert_close(ctx, loss_gradient(ctx, x, onehot), loss_gradient(ctx, x, y),
-                 "loss_gradient one-hot vs index labels")
-
-
-@register("loss_gradient_preprocessing", "LossGradients")
+@check("loss_gradient_preprocessing", "LossGradients")
 def check_gradient_preprocessing(ctx: Context) -> None:
     """With a non-trivial standardisation, loss_gradient is with respect to the raw input: it
     agrees with finite differences taken in raw input space (skipped when the standardisation is
@@ -159,7 +148,7 @@ def _expect_label_error(call: Any, what: str) -> None:
     raise fail(f"{what}: expected LabelError, nothing was raised")
 
 
-@register("loss_bad_labels", "LossGradients")
+@check("loss_bad_labels", "LossGradients")
 def check_bad_labels(ctx: Context) -> None:
     """Labels out of ``[0, nb_classes)`` or of the wrong length raise LabelError in compute_loss
     and loss_gradient."""
@@ -182,7 +171,7 @@ def class_gradient(ctx: Context, x: Any, label: Any, classes: int) -> NDArray[An
     return out
 
 
-@register("class_gradient_labels", "ClassGradients")
+@check("class_gradient_labels", "ClassGradients")
 def check_class_gradient_labels(ctx: Context) -> None:
     """class_gradient has shape ``(N, nb_classes, *input_shape)`` for label None and
     ``(N, 1, *input_shape)`` for an int or a per-sample array, whose rows are the matching rows of
@@ -199,7 +188,7 @@ def check_class_gradient_labels(ctx: Context) -> None:
     assert_close(ctx, got_list, got, "class_gradient(label=list) vs label=array")
 
 
-@register("class_gradient_bad_label", "ClassGradients")
+@check("class_gradient_bad_label", "ClassGradients")
 def check_class_gradient_bad_label(ctx: Context) -> None:
     """A label outside ``[0, nb_classes)`` (int or per-sample) raises LabelError."""
     x = ctx.inputs()
@@ -212,14 +201,41 @@ def check_class_gradient_bad_label(ctx: Context) -> None:
                         "class_gradient(label=array holding -1)")
 
 
-@register("class_gradient_finite_differences", "ClassGradients")
-def check_class_gradient_fd(ctx: Context) -> None:
-    """class_gradient(label=None) agrees with finite differences of the scores predict returns
-    (the output class_gradient differentiates must be the one predict returns)."""
-    if not hasattr(ctx.estimator, "predict"):
+OUTPUT_ATTRIBUTE = "class_gradient_output"
+"""Attribute by which an object says which of its outputs ``class_gradient`` differentiates: the
+name of a method ``(x) -> (N, nb_classes)`` scores (e.g. ``"decision_function"``); absent means
+``"predict"``."""
+
+
+def _differentiated_output(ctx: Context) -> tuple[str, Any]:
+    """``(name, method)`` of the output class_gradient differentiates (see
+    :data:`OUTPUT_ATTRIBUTE`)."""
+    name = getattr(ctx.estimator, OUTPUT_ATTRIBUTE, "predict")
+    require_true(isinstance(name, str), f"{OUTPUT_ATTRIBUTE}: expected the name of a method, got "
+                 f"{name!r}")
+    method = getattr(ctx.estimator, name, None)
+    if method is None and name == "predict":
         raise NotApplicable("the object has no predict to take finite differences of")
+    require_true(callable(method), f"{OUTPUT_ATTRIBUTE} = {name!r}: expected the name of a "
+                 f"method of the object, got {type(method).__name__}")
+    return name, method
+
+
+@check("class_gradient_finite_differences", "ClassGradients")
+def check_class_gradient_fd(ctx: Context) -> None:
+    """class_gradient(label=None) agrees with finite differences of the scores predict returns,
+    or of the method the object names in its ``class_gradient_output`` attribute (the output
+    class_gradient differentiates must be the one the object says)."""
+    name, method = _differentiated_output(ctx)
     x = ctx.inputs()
     full = class_gradient(ctx, x, None, ctx.nb_classes)
-    p = predict(ctx, x)
-    _agreement(ctx, lambda z: predict(ctx, z), full, x, [full.dtype, p.dtype],
-               "class_gradient vs finite differences of predict")
+
+    def scores(z: Any) -> NDArray[Any]:
+        out = _array(method(z), name)
+        require_true(out.shape == (len(z), ctx.nb_classes), f"{name}: expected shape "
+                     f"({len(z)}, {ctx.nb_classes}), got {out.shape}")
+        return out
+
+    p = scores(x)
+    _agreement(ctx, scores, full, x, [full.dtype, p.dtype],
+               f"class_gradient vs finite differences of {name}")

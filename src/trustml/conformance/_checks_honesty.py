@@ -7,15 +7,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._context import Context, fail, require_true
-from trustml.conformance._exercise import (
-    exercise,
-    framework_state,
-    global_rng_state,
-    member_calls,
-    same_state,
-)
-from trustml.conformance._registry import CAPABILITIES, NotApplicable, register
+from trustml.conformance._capabilities import CAPABILITIES
+from trustml.conformance._context import Context, check, fail, require_true
+from trustml.conformance._exercise import exercise, member_calls
+from trustml.conformance._failures import NotApplicable
+from trustml.conformance._snapshots import framework_state, global_rng_state, same_state
 
 
 def _data(ctx: Context) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -30,7 +26,7 @@ def _data(ctx: Context) -> tuple[NDArray[Any], NDArray[Any]]:
     return x, y
 
 
-@register("honesty_not_implemented", "Any")
+@check("honesty_not_implemented", "Any")
 def check_not_implemented(ctx: Context) -> None:
     """No member of a capability the object has structurally raises NotImplementedError."""
     x, y = _data(ctx)
@@ -39,7 +35,7 @@ def check_not_implemented(ctx: Context) -> None:
                  "a member claims the capability, so drop the member or implement it")
 
 
-@register("honesty_partial_capability", "Any")
+@check("honesty_partial_capability", "Any")
 def check_partial(ctx: Context) -> None:
     """The object has either all or none of the members of each capability protocol: a partial
     capability (``fit`` without ``fit_generator``, ``loss_gradient`` without ``compute_loss``) is
@@ -58,7 +54,7 @@ def check_partial(ctx: Context) -> None:
     require_true(not partial, f"partial capabilities: {'; '.join(partial)}")
 
 
-@register("state_global_rng", "Any")
+@check("state_global_rng", "Any")
 def check_global_rng(ctx: Context) -> None:
     """No call changes numpy's global RNG state or Python's ``random`` state."""
     x, y = _data(ctx)
@@ -70,7 +66,7 @@ def check_global_rng(ctx: Context) -> None:
                    f"{', '.join(n for n, _ in calls)}; take a seed and use a Generator")
 
 
-@register("state_framework_mode", "Any")
+@check("state_framework_mode", "Any")
 def check_framework_mode(ctx: Context) -> None:
     """Train/eval modes, hooks, requires_grad flags and framework switches (grad mode, floatx,
     autograd recording) are the same after each call as before."""
@@ -94,7 +90,7 @@ def _compare(before: dict[str, Any], after: dict[str, Any], culprit: str) -> Non
                    + "; ".join(f"{k}: {before.get(k)!r} -> {after.get(k)!r}" for k in changed))
 
 
-@register("state_inputs_not_mutated", "Any")
+@check("state_inputs_not_mutated", "Any")
 def check_not_mutated(ctx: Context) -> None:
     """No call modifies its input arrays (x, labels)."""
     x, y = _data(ctx)
@@ -108,7 +104,7 @@ def check_not_mutated(ctx: Context) -> None:
             raise fail(f"{name} modified its input in place")
 
 
-@register("state_readonly_inputs", "Any")
+@check("state_readonly_inputs", "Any")
 def check_readonly(ctx: Context) -> None:
     """Every call accepts read-only input arrays (NotImplementedError is left to
     ``honesty_not_implemented``)."""

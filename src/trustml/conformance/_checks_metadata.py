@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from trustml.conformance._context import Context, fail, require_true
-from trustml.conformance._registry import register
+from trustml.conformance._context import Context, check, fail, require_true
 from trustml.preprocessing import Standardisation
 
 
-@register("metadata_input_shape", "Estimator")
+@check("metadata_input_shape", "Estimator")
 def check_input_shape(ctx: Context) -> None:
     """``input_shape`` is a non-empty tuple of positive Python ints, the same on every access."""
     shape = ctx.estimator.input_shape
@@ -21,7 +20,7 @@ def check_input_shape(ctx: Context) -> None:
     require_true(ctx.estimator.input_shape == shape, "input_shape: changed between two reads")
 
 
-@register("metadata_clip_values", "Estimator")
+@check("metadata_clip_values", "Estimator")
 def check_clip_values(ctx: Context) -> None:
     """``clip_values`` is None or ``(min, max)`` float32 arrays broadcastable to ``input_shape``,
     finite, with ``min < max`` everywhere."""
@@ -46,7 +45,7 @@ def check_clip_values(ctx: Context) -> None:
     require_true(bool((lo < hi).all()), "clip_values: expected min < max everywhere")
 
 
-@register("metadata_preprocessing", "Estimator")
+@check("metadata_preprocessing", "Estimator")
 def check_preprocessing(ctx: Context) -> None:
     """``preprocessing`` is a :class:`~trustml.preprocessing.Standardisation` whose arrays
     broadcast against a batch ``(N, *input_shape)``, with a positive divisor."""
@@ -65,7 +64,7 @@ def check_preprocessing(ctx: Context) -> None:
     require_true(bool((std.divisor > 0).all()), "preprocessing divisor: expected positive values")
 
 
-@register("metadata_nb_classes", "Classifier")
+@check("metadata_nb_classes", "Classifier")
 def check_nb_classes(ctx: Context) -> None:
     """``nb_classes`` is a Python int >= 2."""
     k = ctx.estimator.nb_classes
@@ -73,7 +72,7 @@ def check_nb_classes(ctx: Context) -> None:
                  f"nb_classes: expected an int >= 2, got {k!r}")
 
 
-@register("metadata_channels_first", "NeuralNetwork")
+@check("metadata_channels_first", "NeuralNetwork")
 def check_channels_first(ctx: Context) -> None:
     """``channels_first`` is a bool."""
     cf = ctx.estimator.channels_first

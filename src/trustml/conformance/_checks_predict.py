@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._context import BATCH, Context, fail, require_true
-from trustml.conformance._registry import register
+from trustml.conformance._context import BATCH, Context, check, fail, require_true
 from trustml.conformance._tolerance import tolerance_for
 from trustml.errors import InputShapeError, InputValueError, ParameterError
 
@@ -35,7 +34,7 @@ def assert_close(ctx: Context, got: NDArray[Any], want: NDArray[Any], what: str)
                    f"{float(diff.max()):.3g}")
 
 
-@register("predict_shape_dtype", "Classifier")
+@check("predict_shape_dtype", "Classifier")
 def check_shape_dtype(ctx: Context) -> None:
     """predict returns a new ``(N, nb_classes)`` float32 numpy array of finite values."""
     x = ctx.inputs()
@@ -47,7 +46,7 @@ def check_shape_dtype(ctx: Context) -> None:
     require_true(not np.shares_memory(out, x), "predict: the result aliases the input")
 
 
-@register("predict_batch_invariance", "Classifier")
+@check("predict_batch_invariance", "Classifier")
 def check_batch_invariance(ctx: Context) -> None:
     """predict gives the same scores for batch sizes 1, 3 (which does not divide N) and N."""
     x = ctx.inputs()
@@ -57,14 +56,14 @@ def check_batch_invariance(ctx: Context) -> None:
                      f"predict with batch_size={bs} vs batch_size={BATCH}")
 
 
-@register("predict_deterministic", "Classifier")
+@check("predict_deterministic", "Classifier")
 def check_deterministic(ctx: Context) -> None:
     """Two calls of predict on the same input agree."""
     x = ctx.inputs()
     assert_close(ctx, predict(ctx, x), predict(ctx, x), "predict called twice")
 
 
-@register("predict_single_sample", "Classifier")
+@check("predict_single_sample", "Classifier")
 def check_single_sample(ctx: Context) -> None:
     """N = 1 gives ``(1, nb_classes)``, equal to that sample's row in a larger batch."""
     x = ctx.inputs()
@@ -75,7 +74,7 @@ def check_single_sample(ctx: Context) -> None:
     assert_close(ctx, one, ref[3:4], "predict on one sample vs the same sample in a batch")
 
 
-@register("predict_empty_batch", "Classifier")
+@check("predict_empty_batch", "Classifier")
 def check_empty_batch(ctx: Context) -> None:
     """N = 0 gives an empty ``(0, nb_classes)`` array."""
     out = predict(ctx, ctx.inputs()[:0])
@@ -83,7 +82,7 @@ def check_empty_batch(ctx: Context) -> None:
                  f"predict on an empty batch: expected shape (0, {ctx.nb_classes}), got {out.shape}")
 
 
-@register("predict_wrong_shape", "Classifier")
+@check("predict_wrong_shape", "Classifier")
 def check_wrong_shape(ctx: Context) -> None:
     """A sample of the wrong shape, or one sample without its batch axis, raises
     InputShapeError."""
@@ -102,7 +101,7 @@ def check_wrong_shape(ctx: Context) -> None:
         raise fail(f"predict({what}): expected InputShapeError, nothing was raised")
 
 
-@register("predict_non_finite", "Classifier")
+@check("predict_non_finite", "Classifier")
 def check_non_finite(ctx: Context) -> None:
     """An input holding NaN or inf raises InputValueError (a ValueError)."""
     for bad_value in (np.nan, np.inf):
@@ -118,7 +117,7 @@ def check_non_finite(ctx: Context) -> None:
         raise fail(f"predict(x with {bad_value}): expected InputValueError, nothing was raised")
 
 
-@register("predict_bad_batch_size", "Classifier")
+@check("predict_bad_batch_size", "Classifier")
 def check_bad_batch_size(ctx: Context) -> None:
     """``batch_size`` 0 raises ParameterError."""
     try:
@@ -131,7 +130,7 @@ def check_bad_batch_size(ctx: Context) -> None:
     raise fail("predict(batch_size=0): expected ParameterError, nothing was raised")
 
 
-@register("predict_readonly_input", "Classifier")
+@check("predict_readonly_input", "Classifier")
 def check_readonly_input(ctx: Context) -> None:
     """Read-only, non-contiguous and float64 inputs are accepted and give the same scores."""
     x = ctx.inputs()

@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 from trustml.activations import ActivationTransform
 from trustml.conformance._checks_activations import activations, layer_names
 from trustml.conformance._checks_predict import assert_close
-from trustml.conformance._context import Context, fail, require_true
-from trustml.conformance._exercise import framework_state, same_state
-from trustml.conformance._registry import NotApplicable, register
+from trustml.conformance._context import Context, check, fail, require_true
+from trustml.conformance._failures import NotApplicable
+from trustml.conformance._snapshots import framework_state, same_state
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.protocols import ClassGradients, LossGradients, NeuralNetwork
 
@@ -80,7 +80,7 @@ def _outputs(ctx: Context, x: NDArray[Any], y: NDArray[Any], layer: int) -> dict
     return out
 
 
-@register("transforms_removal", "ActivationTransforms")
+@check("transforms_removal", "ActivationTransforms")
 def check_removal(ctx: Context) -> None:
     """Installing a transform at the probe layer, calling every member, then removing it (and
     removing it again, a no-op) gives bit-identical predict, losses, gradients and activations,
@@ -111,7 +111,7 @@ def check_removal(ctx: Context) -> None:
     require_true(not diff, f"installing, using and removing a transform changed {', '.join(diff)}")
 
 
-@register("transforms_activations_reference", "ActivationTransforms")
+@check("transforms_activations_reference", "ActivationTransforms")
 def check_reference(ctx: Context) -> None:
     """With a transform (clip at quantiles, a scale with zeros) installed at the probe layer,
     get_activations of that layer equals ``ActivationTransform.apply`` of its untransformed
@@ -130,7 +130,7 @@ def check_reference(ctx: Context) -> None:
                      "untransformed activations")
 
 
-@register("transforms_inside_forward", "ActivationTransforms")
+@check("transforms_inside_forward", "ActivationTransforms")
 def check_inside_forward(ctx: Context) -> None:
     """A scale of 0 at the probe layer zeroes its activations and changes ``predict``: the
     transform acts inside the forward pass, not only on what get_activations returns."""
@@ -150,7 +150,7 @@ def check_inside_forward(ctx: Context) -> None:
                    "are not all 0; the transform is not applied inside the forward pass")
 
 
-@register("transforms_bad_input", "ActivationTransforms")
+@check("transforms_bad_input", "ActivationTransforms")
 def check_bad_input(ctx: Context) -> None:
     """An unknown layer name, an out-of-range index and a scale that does not broadcast to the
     layer's output raise ParameterError, a transform that is not an ActivationTransform raises

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
-from trustml.conformance._context import Context, require_true
-from trustml.conformance._registry import register
+from trustml.conformance._context import BATCH, Context, check, fail, require_true
+from trustml.conformance._failures import NotApplicable
+from trustml.conformance._tolerance import tolerance_for
 from trustml.trees import Leaf, SplitNode, Tree
 
 
-@register("trees_structure", "DecisionTrees")
+@check("trees_structure", "DecisionTrees")
 def check_structure(ctx: Context) -> None:
     """get_trees returns a non-empty list of trustml Trees whose splits index the flattened input,
     with finite thresholds, finite 1-D leaf values of one length per tree, positive finite weights
@@ -50,11 +52,72 @@ def check_structure(ctx: Context) -> None:
                          f"expected nb_classes={k}")
 
 
-@register("trees_decision", "DecisionTrees")
+def _cell(trees: list[Tree], row: NDArray[np.float64]) -> tuple[NDArray[np.float64],
+                                                               NDArray[np.float64]]:
+    """The box ``(lo, hi]`` per feature of the points that reach the same leaf as ``row`` in every
+    tree (the intersection of the leaves' cells)."""
+    lo = np.full(row.shape, -np.inf)
+    hi = np.full(row.shape, np.inf)
+    for tree in trees:
+        node = tree.root
+        while isinstance(node, SplitNode):
+            if row[node.feature] <= node.threshold:
+                hi[node.feature] = min(hi[node.feature], node.threshold)
+                node = node.left
+            else:
+                lo[node.feature] = max(lo[node.feature], node.threshold)
+                node = node.right
+    return lo, hi
+
+
+def _same_leaves_point(ctx: Context, trees: list[Tree], x: NDArray[np.float64],
+                       rng: np.random.Generator) -> NDArray[np.float64]:
+    """For each row of ``x``, another point of its cell (see :func:`_cell`): every coordinate
+    drawn in the middle 80% of its interval, bounded by ``clip_values`` (else by 3 ``scale``
+    around the row); a coordinate whose interval is narrower than 1e-4 ``scale`` is kept."""
+    clip = getattr(ctx.estimator, "clip_values", None)
+    n_features = x.shape[1]
+    if clip is not None:
+        c_lo = np.broadcast_to(np.asarray(clip[0], np.float64), ctx.input_shape).reshape(-1)
+        c_hi = np.broadcast_to(np.asarray(clip[1], np.float64), ctx.input_shape).reshape(-1)
+    out = x.copy()
+    for i, row in enumerate(x):
+        lo, hi = _cell(trees, row)
+        bound_lo = c_lo if clip is not None else row - 3 * ctx.scale
+        bound_hi = c_hi if clip is not None else row + 3 * ctx.scale
+        lo, hi = np.maximum(lo, bound_lo), np.minimum(hi, bound_hi)
+        width = hi - lo
+        move = width > 1e-4 * ctx.scale
+        u = rng.uniform(0.1, 0.9, size=n_features)
+        out[i, move] = (lo + u * width)[move]
+    return out
+
+
+@check("trees_decision", "DecisionTrees")
 def check_decision(ctx: Context) -> None:
-    """Each tree routes every sample to a leaf: ``decision(x)`` has shape ``(N, outputs)``."""
-    x = ctx.inputs()
-    for t, tree in enumerate(ctx.estimator.get_trees()):
-        out = tree.decision(x.reshape(len(x), -1))
+    """The trees describe the model predict runs: every tree routes every sample to a finite leaf,
+    and a second point that reaches the same leaf in every tree (drawn inside the intersection of
+    the leaves' cells) gets the same predict scores."""
+    x = ctx.inputs().astype(np.float64).reshape(BATCH, -1)
+    trees = ctx.estimator.get_trees()
+    for t, tree in enumerate(trees):
+        out = tree.decision(x)
         require_true(out.shape[0] == len(x) and bool(np.isfinite(out).all()),
                      f"tree {t}: decision on {len(x)} samples gave shape {out.shape}")
+    if not hasattr(ctx.estimator, "predict"):
+        raise NotApplicable("the object has no predict to compare the trees' decisions with")
+    moved = _same_leaves_point(ctx, trees, x, ctx.rng("cell"))
+    shape = (BATCH, *ctx.input_shape)
+    before = np.asarray(ctx.estimator.predict(x.reshape(shape).astype(np.float32)))
+    after = np.asarray(ctx.estimator.predict(moved.reshape(shape).astype(np.float32)))
+    tol = tolerance_for(before.dtype, after.dtype)
+    differ = ~tol.close(after, before).all(axis=1)
+    if differ.any():
+        i = int(np.argmax(differ))
+        changed = np.flatnonzero(np.abs(moved[i] - x[i]) > 0)
+        raise fail(f"predict differs at {int(differ.sum())} of {BATCH} pairs of points that reach "
+                   f"the same leaf in every tree of get_trees(); e.g. sample {i}: scores "
+                   f"{before[i].tolist()} vs {after[i].tolist()} after moving features "
+                   f"{changed.tolist()[:6]} inside the leaves' cells: the trees do not describe "
+                   "the model predict runs (thresholds in standardised units? features "
+                   "permuted? trees missing?)")

@@ -9,32 +9,34 @@ from __future__ import annotations
 
 import copy
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from trustml.conformance._registry import CheckFailure, NotApplicable
+from trustml.conformance._capabilities import CAPABILITIES
+from trustml.conformance._failures import NotApplicable, fail, require_true
+from trustml.conformance._snapshots import framework_state
 from trustml.errors import ParameterError, TrustMLError
 from trustml.labels import to_index
 
-__all__ = ["BATCH", "Context", "fail", "require_true"]
+__all__ = ["BATCH", "CHECK_ATTRIBUTE", "CheckFunction", "Context", "check", "fail", "require_true"]
 
 BATCH = 10
 """Samples per generated batch; 3, the odd batch size of the batch-invariance checks, does not
 divide it."""
 
 
-def fail(message: str) -> CheckFailure:
-    """A :class:`CheckFailure` to raise."""
-    return CheckFailure(message)
-
-
-def require_true(condition: bool, message: str) -> None:
-    """Raise :class:`CheckFailure` with ``message`` unless ``condition``."""
-    if not condition:
-        raise CheckFailure(message)
+def _brief(exc: BaseException, limit: int = 160) -> str:
+    """``Type: message`` on one line: the message's last non-empty line (framework tracebacks
+    put the error there), cut to ``limit`` characters."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else ""
+    text = text.removeprefix(f"{type(exc).__name__}:").strip()
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}"
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Context:
     check_id: str = ""
     initial_state: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _notes: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, estimator: Any, data: Any, seed: int) -> Context:
@@ -91,29 +94,70 @@ class Context:
                     f"{x.shape} and y {np.asarray(y_raw).shape}"
                 )
             pair = (x, y)
-        from trustml.conformance._exercise import framework_state
-
         return cls(estimator, int(seed), pair, initial_state=framework_state(estimator))
 
     # -- training ---------------------------------------------------------------------------
     def trainable(self) -> Any:
-        """The object the Fittable checks train: ``copy.deepcopy(estimator)`` (made once), so the
-        caller's object keeps its weights; the object itself when it cannot be deep-copied or
-        when its copy cannot be trained (one epoch on two samples raises)."""
+        """The object the Fittable checks train, chosen once per run:
+
+        1. ``estimator.clone_for_refitting()`` (:class:`~trustml.protocols.Clonable`) when the
+           object has it and it returns a new object;
+        2. else ``copy.deepcopy(estimator)``, when the copy can be made and trained (one epoch on
+           two samples; a typed ``TrustMLError`` refusal counts as trainable);
+        3. else the object itself, trained in place: every check that trains it then says so in
+           its result (see :meth:`notes`), with why 1 and 2 were not possible.
+
+        The caller's object keeps its weights in cases 1 and 2.
+        """
         if "trainable" not in self._cache:
-            target = self.estimator
-            try:
-                clone = copy.deepcopy(self.estimator)
-                x, y = self.separable_problem()
-                try:
-                    clone.fit(x[:2], y[:2], batch_size=2, nb_epochs=1)
-                except TrustMLError:
-                    pass  # a typed refusal of the 2-sample probe (missing classes): the copy works
-                target = clone
-            except Exception:  # noqa: BLE001,S110 - the copy is unusable: train the object itself
-                pass
-            self._cache["trainable"] = target
+            self._cache["trainable"], self._cache["in_place"] = self._training_target()
+        in_place = self._cache["in_place"]
+        if in_place:
+            self.note(in_place)
         return self._cache["trainable"]
+
+    def _training_target(self) -> tuple[Any, str]:
+        est = self.estimator
+        reasons: list[str] = []
+        clone = getattr(est, "clone_for_refitting", None)
+        if callable(clone):
+            try:
+                copied = clone()
+            except Exception as exc:  # noqa: BLE001 - reported in the result
+                reasons.append(f"clone_for_refitting() raised {_brief(exc)}")
+            else:
+                if copied is not est:
+                    return copied, ""
+                reasons.append("clone_for_refitting() returned the object itself")
+        else:
+            reasons.append("the object has no clone_for_refitting()")
+        try:
+            copied = copy.deepcopy(est)
+        except Exception as exc:  # noqa: BLE001 - reported in the result
+            reasons.append(f"copy.deepcopy raised {_brief(exc)}")
+        else:
+            x, y = self.separable_problem()
+            try:
+                copied.fit(x[:2], y[:2], batch_size=2, nb_epochs=1)
+            except TrustMLError:
+                return copied, ""  # a typed refusal of the 2-sample probe: the copy works
+            except Exception as exc:  # noqa: BLE001 - reported in the result
+                reasons.append(f"its copy.deepcopy could not be trained ({_brief(exc)})")
+            else:
+                return copied, ""
+        return est, ("trained the object itself, in place (its weights changed): "
+                     + "; ".join(reasons))
+
+    def note(self, message: str) -> None:
+        """Attach ``message`` to the result of the running check (once)."""
+        notes = self._notes.setdefault(self.check_id, [])
+        if message not in notes:
+            notes.append(message)
+
+    def notes(self, check_id: str) -> list[str]:
+        """What the kit noted while running ``check_id`` (for instance that it trained the object
+        in place); shown in the check's result."""
+        return list(self._notes.get(check_id, []))
 
     # -- randomness -------------------------------------------------------------------------
     def rng(self, tag: str = "") -> np.random.Generator:
@@ -201,3 +245,30 @@ class Context:
             x = np.clip(x, np.asarray(clip[0], np.float64), np.asarray(clip[1], np.float64))
         order = rng.permutation(len(y))
         return x[order].astype(np.float32), y[order]
+
+
+CheckFunction = Callable[[Context], None]
+
+CHECK_ATTRIBUTE = "__trustml_check__"
+"""Attribute :func:`check` sets on a check function: ``(check id, capability)``."""
+
+
+def check(check_id: str, capability: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Declare ``function`` as the check ``check_id`` of ``capability`` (the first paragraph of
+    its docstring is the summary). The registry, on top of the kit, imports the check modules
+    and collects what they declare, so no check module imports the registry.
+
+    Raises
+    ------
+    KeyError
+        ``capability`` is not a key of :data:`~trustml.conformance._capabilities.CAPABILITIES`.
+    """
+    if capability not in CAPABILITIES:
+        raise KeyError(capability)
+
+    def decorate(function: CheckFunction) -> CheckFunction:
+        marked: Any = function
+        setattr(marked, CHECK_ATTRIBUTE, (check_id, capability))
+        return function
+
+    return decorate

@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from trustml._deps import require
+from trustml.conformance._report import ConformanceReport
 from trustml.conformance._runner import ExpectedFailures, _expected, checks_for, run_check
 
 __all__ = ["parametrize_with_checks"]
@@ -19,8 +21,6 @@ def _estimator_id(estimator: object, index: int, total: int) -> str:
 def _run(estimator: object, *, check_id: str, data: Any, seed: int) -> None:
     """Run one check; skip the pytest item when the kit finds it not applicable, raise
     :class:`ConformanceError` when it fails (expected failures are pytest ``xfail`` marks)."""
-    from trustml.conformance._report import ConformanceReport
-
     result = run_check(estimator, check_id, data=data, seed=seed)
     if result.status == "skipped":
         import pytest
@@ -42,7 +42,7 @@ def parametrize_with_checks(
     named ``TypeName-check_id``; listed expected failures become ``xfail(strict=True)`` items
     (``expected_failed_checks`` is a mapping, or a function of the estimator returning one).
     Each item runs its check alone (``run_check``), so items are independent of their order; the
-    Fittable checks train a deep copy of the estimator (see ``check_estimator``).
+    Fittable checks train a clone or deep copy of the estimator (see ``check_estimator``).
 
     Raises
     ------
@@ -51,8 +51,6 @@ def parametrize_with_checks(
     ParameterError
         An expected-failure id is not a registered check.
     """
-    from trustml._deps import require
-
     pytest = require("pytest", "dev", purpose="parametrize_with_checks")
     params = []
     for i, est in enumerate(estimators):

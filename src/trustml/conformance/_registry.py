@@ -1,70 +1,34 @@
 """The check registry: every check has a public id, the capability it exercises and a function.
 
 Check ids are public API (they appear in reports, in ``expected_failed_checks`` and in
-``conformance/CONTRACTS.md``); a check function takes a :class:`~trustml.conformance._context.Context`
-and either returns (passed), raises :class:`CheckFailure` (failed, with a message) or raises
-:class:`NotApplicable` (skipped by the kit itself, with the reason).
+``conformance/CONTRACTS.md``). The registry sits on top of the kit: it imports the check modules
+(which declare their checks with :func:`~trustml.conformance._context.check` and import
+nothing above the context) and collects what they declare, in module order, then in definition
+order within a module.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from types import ModuleType
 
-from trustml.protocols import (
-    ActivationTransforms,
-    Certifier,
-    ClassGradients,
-    Classifier,
-    DecisionTrees,
-    Estimator,
-    Fittable,
-    LossGradients,
-    NeuralNetwork,
+from trustml.conformance import (
+    _checks_activations,
+    _checks_certify,
+    _checks_fit,
+    _checks_gradients,
+    _checks_honesty,
+    _checks_labels,
+    _checks_metadata,
+    _checks_predict,
+    _checks_transforms,
+    _checks_trees,
 )
+from trustml.conformance._capabilities import CAPABILITIES
+from trustml.conformance._context import CHECK_ATTRIBUTE, CheckFunction
+from trustml.conformance._failures import CheckFailure, NotApplicable
 
-if TYPE_CHECKING:
-    from trustml.conformance._context import Context
-
-__all__ = [
-    "CAPABILITIES",
-    "Check",
-    "CheckFailure",
-    "NotApplicable",
-    "all_checks",
-    "register",
-]
-
-CAPABILITIES: dict[str, type] = {
-    "Estimator": Estimator,
-    "Classifier": Classifier,
-    "LossGradients": LossGradients,
-    "ClassGradients": ClassGradients,
-    "NeuralNetwork": NeuralNetwork,
-    "DecisionTrees": DecisionTrees,
-    "Certifier": Certifier,
-    "ActivationTransforms": ActivationTransforms,
-    "Any": object,
-    "Fittable": Fittable,
-}
-"""Capability name -> runtime protocol, in the order their checks run. ``Any`` holds the
-honesty and no-hidden-state checks, which apply to every object; ``Fittable`` comes last because
-its checks train the estimator in place."""
-
-
-class CheckFailure(AssertionError):
-    """Raised by a check whose contract is violated; the message says what was expected and what
-    came."""
-
-
-class NotApplicable(Exception):
-    """Raised by a check that cannot run on this object for a reason the kit documents (for
-    instance, a certifier that does not wrap the kit's reference classifier)."""
-
-
-CheckFunction = Callable[["Context"], None]
+__all__ = ["CAPABILITIES", "Check", "CheckFailure", "NotApplicable", "all_checks"]
 
 
 @dataclass(frozen=True)
@@ -89,49 +53,45 @@ class Check:
     summary: str
 
 
-_REGISTRY: dict[str, Check] = {}
+_CHECK_MODULES: tuple[ModuleType, ...] = (
+    _checks_metadata,
+    _checks_predict,
+    _checks_gradients,
+    _checks_activations,
+    _checks_transforms,
+    _checks_trees,
+    _checks_certify,
+    _checks_honesty,
+    _checks_fit,
+    _checks_labels,
+)
+"""The check modules, in run order within a capability."""
 
 
-def register(check_id: str, capability: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Decorator registering ``function`` under ``check_id`` (the first paragraph of its docstring
-    is the summary)."""
-    if capability not in CAPABILITIES:
-        raise KeyError(capability)
+def _summary(function: CheckFunction) -> str:
+    paragraph = (function.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
 
-    def decorate(function: CheckFunction) -> CheckFunction:
-        if check_id in _REGISTRY:
-            raise KeyError(f"duplicate check id {check_id!r}")
-        paragraph = (function.__doc__ or "").strip().split("\n\n")[0]
-        summary = " ".join(line.strip() for line in paragraph.splitlines())
-        _REGISTRY[check_id] = Check(check_id, capability, function, summary)
-        return function
 
-    return decorate
+def _collect() -> dict[str, Check]:
+    registry: dict[str, Check] = {}
+    for module in _CHECK_MODULES:
+        for value in vars(module).values():
+            declared = getattr(value, CHECK_ATTRIBUTE, None)
+            if declared is None or getattr(value, "__module__", None) != module.__name__:
+                continue  # not a check, or one imported from another module
+            check_id, capability = declared
+            if check_id in registry:
+                raise KeyError(f"duplicate check id {check_id!r}")
+            registry[check_id] = Check(check_id, capability, value, _summary(value))
+    return registry
+
+
+_REGISTRY = _collect()
 
 
 def all_checks() -> list[Check]:
     """Every registered check, grouped by capability in :data:`CAPABILITIES` order, then in
     registration order."""
-    _load_checks()
     order = list(CAPABILITIES)
     return sorted(_REGISTRY.values(), key=lambda c: order.index(c.capability))
-
-
-_CHECK_MODULES = (
-    "_checks_metadata",
-    "_checks_predict",
-    "_checks_gradients",
-    "_checks_activations",
-    "_checks_transforms",
-    "_checks_trees",
-    "_checks_certify",
-    "_checks_honesty",
-    "_checks_fit",
-)
-"""Importing these modules, in this order, registers the checks (the order is the run order
-within a capability)."""
-
-
-def _load_checks() -> None:
-    for name in _CHECK_MODULES:
-        importlib.import_module(f"trustml.conformance.{name}")

@@ -42,7 +42,9 @@ class CheckResult:
         The capability (protocol name, or ``Any``) the check belongs to.
     status : Status
     message : str
-        Why it failed or was skipped, or the expected-failure reason; empty when it passed.
+        Why it failed or was skipped, or the expected-failure reason; for a check that passed,
+        empty unless the kit noted how it ran (e.g. "trained the object itself, in place", when
+        the object offers neither ``clone_for_refitting`` nor a working ``copy.deepcopy``).
     duration_s : float
         Wall-clock seconds.
     """

@@ -6,14 +6,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from trustml.conformance._capabilities import capabilities_of
 from trustml.conformance._context import Context
-from trustml.conformance._registry import (
-    CAPABILITIES,
-    Check,
-    CheckFailure,
-    NotApplicable,
-    all_checks,
-)
+from trustml.conformance._failures import CheckFailure, NotApplicable
+from trustml.conformance._registry import Check, all_checks
 from trustml.conformance._report import CheckResult, ConformanceReport, Status
 from trustml.errors import ParameterError, ParameterTypeError
 
@@ -23,11 +19,6 @@ ExpectedFailures = Mapping[str, str] | Callable[[Any], Mapping[str, str]] | None
 """``{check_id: reason}``, or a function of the estimator returning one, or None."""
 
 _SKIP_EXCEPTION_NAMES = {"Skipped", "SkipTest"}
-
-
-def capabilities_of(estimator: object) -> tuple[str, ...]:
-    """Capabilities ``estimator`` has structurally, in run order (``Any`` always included)."""
-    return tuple(name for name, proto in CAPABILITIES.items() if isinstance(estimator, proto))
 
 
 def checks_for(estimator: object) -> list[Check]:
@@ -84,6 +75,9 @@ def _result(check: Check, context: Context, expected: Mapping[str, str]) -> Chec
     start = time.perf_counter()
     status, message = _outcome(check, context)
     duration = time.perf_counter() - start
+    notes = "; ".join(context.notes(check.id))
+    if notes:
+        message = f"{message} ({notes})" if message else notes
     reason = expected.get(check.id)
     if reason is not None:
         if status == "failed":
