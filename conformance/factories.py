@@ -249,26 +249,12 @@ class Entry:
         return all(importlib.util.find_spec(m) is not None for m in self.requires)
 
 
-def svm_expected(estimator: Any) -> dict[str, str]:
-    """Until the scikit-learn adapter says which output its class_gradient differentiates
-    (``class_gradient_output``, see CONTRACTS.md), the kit differentiates predict (the one-hot of
-    the predicted class) and the finite differences cannot agree; none once it says so."""
-    if hasattr(estimator, "class_gradient_output"):
-        return {}
-    return {
-        "class_gradient_finite_differences":
-            "documented: class_gradient differentiates the decision-function scores, predict "
-            "returns the one-hot of the predicted class (SklearnLinearClassifier docstring); the "
-            "adapter does not yet say so to the kit with class_gradient_output",
-    }
-
-
 ENTRIES: list[Entry] = [
     Entry("example SoftmaxRegression", example_softmax, (), "any"),
     Entry("example GaussianCertifier", example_certifier, ("scipy",), "any"),
     Entry("sklearn LogisticRegression", sklearn_logistic, ("sklearn",), "tests"),
-    Entry("sklearn LinearSVC", sklearn_linear_svc, ("sklearn",), "tests", svm_expected),
-    Entry("sklearn SVC(linear)", sklearn_svc_linear, ("sklearn",), "tests", svm_expected),
+    Entry("sklearn LinearSVC", sklearn_linear_svc, ("sklearn",), "tests"),
+    Entry("sklearn SVC(linear)", sklearn_svc_linear, ("sklearn",), "tests"),
     Entry("sklearn MLPClassifier", sklearn_mlp, ("sklearn",), "tests"),
     Entry("sklearn DecisionTree", sklearn_decision_tree, ("sklearn",), "tests"),
     Entry("sklearn RandomForest", sklearn_random_forest, ("sklearn",), "tests"),
