@@ -1,0 +1,126 @@
+"""The demo's models, one small network per framework, trained on digits ``(N, 8, 8)`` and
+returned wrapped in the framework's trustml adapter: scikit-learn's ``MLPClassifier`` (one hidden
+layer of 128 units), and in PyTorch, TensorFlow / Keras and MXNet Gluon a small CNN (two 3x3
+convolutions, 2x2 max-pooling, a 64-unit dense layer)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["FRAMEWORKS", "MODULES", "train", "shaped"]
+
+FRAMEWORKS = ("sklearn", "torch", "tensorflow", "mxnet")
+MODULES = {"sklearn": "sklearn", "torch": "torch", "tensorflow": "keras", "mxnet": "mxnet"}
+"""The module each framework needs (its extra has the framework's name)."""
+EPOCHS = 8
+
+
+def noisy_copies(x: NDArray[np.float32], y: NDArray[np.int64], sigma: float, copies: int,
+                 seed: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    """``x`` followed by ``copies`` copies with Gaussian noise of std ``sigma`` (Cohen et al.,
+    ICML 2019, Section 4: the base classifier is trained under the noise it is certified
+    with)."""
+    if sigma == 0 or copies == 0:
+        return x, y
+    rng = np.random.default_rng([seed, 2])
+    xs = np.concatenate([x] + [x + rng.normal(0.0, sigma, x.shape).astype(np.float32)
+                               for _ in range(copies)])
+    return xs, np.tile(y, copies + 1)
+
+
+def shaped(clf: Any, x: NDArray[Any]) -> NDArray[Any]:
+    """Images ``(N, 8, 8)`` laid out as ``clf``'s input."""
+    return x.reshape((len(x), *clf.input_shape))
+
+
+def _sklearn(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: int) -> Any:
+    from sklearn.neural_network import MLPClassifier
+
+    from trustml.adapters.sklearn import wrap
+
+    model = MLPClassifier(hidden_layer_sizes=(128,), alpha=1e-3, max_iter=200,
+                          random_state=seed)
+    model.fit(x.reshape(len(x), -1), y)
+    return wrap(model, clip_values=(0.0, 1.0), input_shape=(8, 8))
+
+
+def _torch(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: int) -> Any:
+    import torch
+
+    from trustml.adapters.torch import PyTorchClassifier
+
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 64), torch.nn.ReLU(),
+        torch.nn.Linear(64, nb_classes),
+    )
+    clf = PyTorchClassifier(
+        net, loss=torch.nn.CrossEntropyLoss(), input_shape=(1, 8, 8), nb_classes=nb_classes,
+        optimizer=torch.optim.Adam(net.parameters(), lr=2e-3), clip_values=(0.0, 1.0),
+        preprocessing=(0.3, 0.4), device="cpu",
+    )
+    clf.fit(x[:, None], y, batch_size=128, nb_epochs=EPOCHS)
+    return clf
+
+
+def _tensorflow(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: int) -> Any:
+    import keras
+
+    from trustml.adapters.tensorflow import KerasClassifier
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+        keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+        keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu"), keras.layers.Dense(nb_classes),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(2e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    clf = KerasClassifier(model, use_logits=True, clip_values=(0.0, 1.0))
+    clf.fit(x[..., None], y, batch_size=128, nb_epochs=EPOCHS)
+    return clf
+
+
+def _mxnet(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: int) -> Any:
+    import mxnet as mx
+    from mxnet import gluon
+
+    from trustml.adapters.mxnet import MXNetClassifier
+
+    mx.random.seed(seed)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(8, 3, padding=1, activation="relu"),
+            gluon.nn.Conv2D(16, 3, padding=1, activation="relu"),
+            gluon.nn.MaxPool2D(2), gluon.nn.Flatten(),
+            gluon.nn.Dense(64, activation="relu"), gluon.nn.Dense(nb_classes))
+    net.initialize(mx.init.Xavier())
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 2e-3})
+    clf = MXNetClassifier(net, loss=gluon.loss.SoftmaxCrossEntropyLoss(), input_shape=(1, 8, 8),
+                          nb_classes=nb_classes, optimizer=trainer, clip_values=(0.0, 1.0))
+    clf.fit(x[:, None], y, batch_size=128, nb_epochs=EPOCHS)
+    return clf
+
+
+_TRAINERS: dict[str, Callable[[NDArray[np.float32], NDArray[np.int64], int, int], Any]] = {
+    "sklearn": _sklearn, "torch": _torch, "tensorflow": _tensorflow, "mxnet": _mxnet,
+}
+
+
+def train(framework: str, x: NDArray[np.float32], y: NDArray[np.int64], *, nb_classes: int = 10,
+          sigma: float = 0.0, seed: int = 0) -> Any:
+    """Train ``framework``'s demo model on images ``x`` ``(N, 8, 8)`` in [0, 1] and labels ``y``
+    (with four noisy copies of std ``sigma`` when ``sigma > 0``); returns the trustml adapter."""
+    xs, ys = noisy_copies(x, y, sigma, copies=4, seed=seed)
+    with warnings.catch_warnings():
+        # a fixed iteration budget keeps the demo short; the models are accurate regardless
+        warnings.filterwarnings("ignore", message=".*(converge|Maximum iterations).*")
+        return _TRAINERS[framework](xs, ys, nb_classes, seed)
