@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "add_deprecated_alias",
     "comma_floats",
+    "nonnegative_float",
     "nonnegative_int",
     "positive_float",
     "positive_int",
@@ -108,3 +109,11 @@ def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str, de
     used)."""
     parser.add_argument(old, dest=dest, type=type, action=_Deprecated, new=new,
                         help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+
+
+def nonnegative_float(text: str) -> float:
+    """A finite number >= 0."""
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value

@@ -54,8 +54,8 @@ def _steps(text: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``trustml demo``."""
-    parser.add_argument("--steps", type=_steps, default=list(STEPS), metavar="STEP[,STEP...]",
-                        help=f"steps to run, among {','.join(STEPS)} (default: all)")
+    parser.add_argument("--steps", type=_steps, default=",".join(STEPS), metavar="STEP[,STEP...]",
+                        help="comma-separated steps to run")
     parser.add_argument("--framework", choices=FRAMEWORKS, default="sklearn",
                         help="which adapter to demonstrate")
     parser.add_argument("--out", type=Path, default=Path("trustml-demo"),
