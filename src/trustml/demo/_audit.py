@@ -47,8 +47,8 @@ def run(ctx: Context) -> tuple[Section, str]:
     ctx.say(f"training a {ctx.framework} model on the training digits with {n_poison} "
             f"poisoned ({POISON_FRACTION:.0%}, trigger -> label {TARGET}) and one on the clean "
             "copy")
-    bad = train(ctx.framework, xp, yp, seed=seed)
-    clean = train(ctx.framework, d.x_train, d.y_train, seed=seed)
+    bad = train(ctx.framework, xp, yp, seed=seed, audit=True)
+    clean = train(ctx.framework, d.x_train, d.y_train, seed=seed, audit=True)
     half = len(d.x_test) // 2
     x_val, y_val = d.x_test[:half], d.y_test[:half]
     x_held, y_held = d.x_test[half:], d.y_test[half:]
