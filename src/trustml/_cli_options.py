@@ -104,7 +104,7 @@ class _Deprecated(argparse.Action):
 
 
 def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str, dest: str,
-                         type: Any) -> None:  # noqa: A002 - argparse's name
+                         type: Any) -> None:
     """Accept the former spelling ``old`` of ``new`` (hidden from ``--help``, a warning when
     used)."""
     parser.add_argument(old, dest=dest, type=type, action=_Deprecated, new=new,

@@ -18,8 +18,7 @@ from trustml.errors import TrustMLError
 __all__ = ["main"]
 
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("trustml.demo", "check, certify, audit, explain and monitor one model on "
-             "scikit-learn's digits, in one report"),
+    "demo": ("trustml.demo", "check, certify, audit, explain, monitor a model on digits"),
     "check": ("trustml.conformance.cli", "run the conformance kit on an adapter factory"),
     "certify": ("trustml.certification.cli", "certify a model with randomized smoothing"),
     "monitor": ("trustml.ood.cli", "fit OOD detectors on in-distribution data, score an OOD set"),

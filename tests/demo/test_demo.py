@@ -71,7 +71,7 @@ def test_demo_report_matches_its_numbers(demo_run: tuple[int, str, Path]) -> Non
     report = (out / "report.md").read_text()
     for title in ("## check", "## certify", "## audit", "## explain", "## monitor"):
         assert title in report
-    row = re.search(r"^\| 0\.00 \| ([0-9.]+) \|$", report, flags=re.M)
+    row = re.search(r"^\| 0\.00 \| ([0-9.]+) \|$", report, flags=re.MULTILINE)
     assert row is not None
     assert float(row.group(1)) == pytest.approx(numbers["certify"]["certified_accuracy"][0],
                                                 abs=5e-4)
@@ -121,9 +121,9 @@ def test_demo_rejects_bad_arguments_before_any_work(
 
 def test_demo_old_option_spelling_still_works(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from trustml.demo import add_arguments
-
     import argparse
+
+    from trustml.demo import add_arguments
 
     parser = argparse.ArgumentParser(prog="trustml demo")
     add_arguments(parser)

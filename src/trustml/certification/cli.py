@@ -30,7 +30,6 @@ import datetime
 import importlib
 import json
 import os
-import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from pathlib import Path

@@ -167,8 +167,8 @@ def _mitigate(ctx: Context, nc: Any, flagged: list[int], x_val: NDArray[Any],
 def _mitigation_lines(before: tuple[float, float], m: dict[str, Any]) -> list[str]:
     if not m:
         return ["No mitigation ran (nothing was flagged, or the adapter supports none)."]
-    lines = [f"Mitigation: **{m['kind']}** on a copy of the poisoned model (the model itself "
-             "is never changed)."]
+    lines = [(f"Mitigation: **{m['kind']}** on a copy of the poisoned model (the model itself "
+              "is never changed).")]
     if m["kind"] == "unlearning":
         lines.append(f"Fine-tuned on the {int(m['samples'])} clean and reverse-triggered digits "
                      "with their true labels (Wang et al., Section VI-C).")

@@ -7,7 +7,7 @@ import numpy as np
 
 from trustml.demo._context import Context
 from trustml.demo._models import shaped
-from trustml.demo._report import Figure, Paragraph, Section, Table
+from trustml.demo._report import Block, Figure, Paragraph, Section, Table
 
 __all__ = ["RADII", "run"]
 
@@ -29,7 +29,7 @@ def run(ctx: Context) -> tuple[Section, str]:
                                      seed=a.seed, progress=True)
     accuracy = certified_accuracy(labels, radii, y, RADII)
     abstained = float((labels == -1).mean())
-    blocks = [
+    blocks: list[Block] = [
         Paragraph(
             f"The smoothed classifier `g(x) = argmax_c P(f(x + e) = c)`, `e ~ N(0, {a.sigma}^2 I)` "
             f"of the model above, certified on {len(x)} test digits with CERTIFY (n0={a.n0} "

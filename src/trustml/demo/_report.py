@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Figure", "Paragraph", "Section", "Table", "BulletList", "write_report"]
+__all__ = ["Block", "BulletList", "Figure", "Paragraph", "Section", "Table", "write_report"]
 
 
 @dataclass(frozen=True)
