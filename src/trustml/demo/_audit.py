@@ -147,7 +147,9 @@ def _mitigate(ctx: Context, nc: Any, flagged: list[int], x_val: NDArray[Any],
                 warnings.filterwarnings("ignore", message=".*(converge|Maximum iterations).*")
                 summary = nc.mitigate(xv, y_val, [kind])
         except (TrustMLError, RuntimeError) as exc:
-            ctx.say(f"mitigation by {kind} not available here: {str(exc).splitlines()[0]}")
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            ctx.say(f"mitigation by {kind} not available with this adapter "
+                    f"({type(exc).__name__}: {lines[-1] if lines else ''})")
             nc.reset()
             continue
         pred = nc.predict_labels
