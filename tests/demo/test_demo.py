@@ -92,12 +92,13 @@ def test_demo_console_has_one_summary_line_per_step(demo_run: tuple[int, str, Pa
 
 
 def test_demo_steps_subset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "explain"
-    assert main(["demo", "--steps", "explain", "--out", str(out), "--seed", "2"]) == 0
+    out = tmp_path / "monitor"
+    assert main(["demo", "--steps", "monitor", "--out", str(out), "--seed", "2"]) == 0
     numbers = _numbers(out)
-    assert set(numbers) >= {"explain", "settings"}
-    assert not {"check", "certify", "audit", "monitor"} & set(numbers)
-    assert capsys.readouterr().out.count("[1/1] explain") == 1
+    assert set(numbers) >= {"monitor", "settings"}
+    assert not {"check", "certify", "audit", "explain"} & set(numbers)
+    assert numbers["test_accuracy"] is None  # the main model was not needed, not trained
+    assert capsys.readouterr().out.count("[1/1] monitor") == 1
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -131,3 +132,23 @@ def test_demo_old_option_spelling_still_works(tmp_path: Path,
     assert args.max_inputs == 7
     assert "--max-test is deprecated, use --max-inputs" in capsys.readouterr().err
     assert parser.parse_args([]).max_inputs == 200
+
+
+def test_demo_says_in_one_line_when_a_step_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A capability the adapter lacks skips that step with one line, the run goes on."""
+    from trustml.demo import _explain
+    from trustml.errors import CapabilityError
+
+    def lacking(ctx: object) -> None:
+        raise CapabilityError("classifier: expected ClassGradients or LossGradients, got none")
+
+    monkeypatch.setattr(_explain, "run", lacking)
+    out = tmp_path / "skip"
+    assert main(["demo", "--steps", "explain", "--out", str(out)]) == 0
+    line = ("not available with --framework sklearn: classifier: expected ClassGradients or "
+            "LossGradients, got none")
+    assert line in capsys.readouterr().out
+    assert line in (out / "report.md").read_text()
+    assert _numbers(out)["explain"] == {"skipped": line}

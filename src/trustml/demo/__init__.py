@@ -144,10 +144,11 @@ def run(args: argparse.Namespace) -> int:
     ]
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                 if k not in ("command",)}
+    accuracy = ctx.clean_accuracy if ctx._model is not None else None
     paths = write_report(args.out, "trustml demo report", intro, sections,
                          {"settings": settings, "run_time_s": elapsed, "cpu_time_s": cpu_total,
                           "step_time_s": timings, "step_cpu_time_s": cpu,
-                          "test_accuracy": ctx.clean_accuracy})
+                          "test_accuracy": accuracy})
     print(f"done in {elapsed:.1f} s: {paths[0]} (also {paths[1].name}, {paths[2].name})",
           flush=True)
     return status
