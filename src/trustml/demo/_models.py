@@ -80,7 +80,8 @@ def _torch(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: 
         optimizer=torch.optim.Adam(net.parameters(), lr=2e-3), clip_values=(0.0, 1.0),
         preprocessing=(0.3, 0.4), device="cpu",
     )
-    clf.fit(x[:, None], y, **_schedule(audit))
+    schedule = _schedule(audit)
+    clf.fit(x[:, None], y, batch_size=schedule["batch_size"], nb_epochs=schedule["nb_epochs"])
     return clf
 
 
@@ -94,7 +95,7 @@ def _tensorflow(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, s
     if audit:
         # the audit's Keras models: an MLP with an L2 penalty (1e-4), 20 epochs of 32; the CNN's
         # clean labels get reversed triggers too unlike in size for Neural Cleanse
-        reg = keras.regularizers.L2(1e-4)
+        reg = keras.regularizers.L2(1e-4)  # type: ignore[attr-defined]  # not in stubs/keras
         layers = [keras.layers.Flatten(),
                   keras.layers.Dense(64, activation="relu", kernel_regularizer=reg),
                   keras.layers.Dense(nb_classes, kernel_regularizer=reg)]
