@@ -81,7 +81,8 @@ def _torch(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: 
         preprocessing=(0.3, 0.4), device="cpu",
     )
     schedule = _schedule(audit)
-    clf.fit(x[:, None], y, batch_size=schedule["batch_size"], nb_epochs=schedule["nb_epochs"])
+    clf.fit(x[:, None], y, batch_size=schedule["batch_size"], nb_epochs=schedule["nb_epochs"],
+            seed=seed)
     return clf
 
 
@@ -110,7 +111,8 @@ def _tensorflow(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, s
     model.compile(optimizer=keras.optimizers.Adam(rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     clf = KerasClassifier(model, use_logits=True, clip_values=(0.0, 1.0))
-    clf.fit(x[..., None], y, **schedule)
+    clf.fit(x[..., None], y, batch_size=schedule["batch_size"], nb_epochs=schedule["nb_epochs"],
+            seed=seed)
     if audit:  # unlearning fine-tunes a copy whose Adam restarts: a lower rate
         model.optimizer.learning_rate.assign(2e-3)
     return clf
