@@ -40,7 +40,8 @@ from torch.nn import functional as F
 
 from trustml.adapters.torch import PyTorchClassifier
 from trustml.certification import RandomizedSmoothing, certified_accuracy
-from trustml.demo import _train_torch, load_digits_split
+from trustml.demo._data import load_digits_split
+from trustml.demo._models import train
 
 SHAPE = (3, 32, 32)
 CLASSES = 10
@@ -201,8 +202,9 @@ def seconds_per_input(device: torch.device, depth: int, n: int, repeats: int) ->
 
 
 def mixed_precision_digits(device: torch.device, n: int, repeats: int) -> dict[str, float]:
-    x_train, y_train, x_test, y_test = load_digits_split(0)
-    clf = _train_torch(x_train, y_train, 0.25, 0)
+    digits = load_digits_split(0)
+    x_test, y_test = digits.x_test, digits.y_test
+    clf = train("torch", digits.x_train, digits.y_train, sigma=0.25, seed=0)
     xs = x_test.reshape(-1, 1, 8, 8)
     out: dict[str, float] = {}
     radii_grid = (0.0, 0.25, 0.5, 0.75)

@@ -3,10 +3,10 @@
 ::
 
     trustml certify mypackage.models:build data.npz --sigma 0.25 --n0 100 --n 100000 \\
-        --alpha 0.001 --batch 1000 --seed 0 --out results.tsv [--plot curve.png]
+        --alpha 0.001 --batch-size 1000 --seed 0 --out results.tsv [--plot curve.png]
 
-``module:factory`` names a function (importable from the current directory or ``sys.path``)
-that takes no argument and returns a trustml Classifier (the base classifier); ``data.npz``
+``module:factory`` (importable from the current directory or ``sys.path``) or
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml Classifier (the base classifier); ``data.npz``
 holds ``x`` ``(N, *input_shape)`` and ``y`` (index or one-hot labels). One line per input is
 written to ``--out`` with the columns of Cohen et al.'s ``certify.py``: ``idx label predict radius
 correct time``; the certified accuracy on a grid of radii is printed, and ``--plot`` draws the
@@ -30,7 +30,6 @@ import datetime
 import importlib
 import json
 import os
-import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from pathlib import Path
@@ -38,8 +37,17 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from trustml._cli_options import (
+    add_deprecated_alias,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    probability,
+)
+from trustml._factory import load_factory
 from trustml.certification.cli_sequential import add_sequential_arguments, run_sequential
 from trustml.errors import InputShapeError, ParameterError
+from trustml.validation import check_shape
 
 __all__ = ["add_arguments", "load_factory", "run"]
 
@@ -47,22 +55,32 @@ DEFAULT_GRID = "0,0.25,0.5,0.75,1.0,1.5,2.0"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``trustml certify`` on ``parser``."""
-    parser.add_argument("factory", help="module:function returning the base Classifier")
+    """Declare the options of ``trustml certify`` on ``parser`` (each value is checked here,
+    before anything is loaded)."""
+    parser.add_argument("factory", metavar="MODULE:FACTORY",
+                        help="zero-argument callable returning the base Classifier: "
+                             "'package.module:make' or 'path/to/file.py:make'")
     parser.add_argument("data", help=".npz file with arrays x (inputs) and y (labels)")
-    parser.add_argument("--sigma", type=float, required=True, help="noise std (raw input units)")
-    parser.add_argument("--n0", type=int, default=100, help="selection draws (default 100)")
-    parser.add_argument("--n", type=int, default=100_000, help="estimation draws (default 100000)")
-    parser.add_argument("--alpha", type=float, default=0.001, help="failure probability")
-    parser.add_argument("--batch", type=int, default=1000, help="noisy copies per forward pass")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the noise")
+    parser.add_argument("--sigma", type=positive_float, required=True,
+                        help="noise std (raw input units)")
+    parser.add_argument("--n0", type=positive_int, default=100, help="selection draws per input")
+    parser.add_argument("--n", type=positive_int, default=100_000,
+                        help="estimation draws per input")
+    parser.add_argument("--alpha", type=probability, default=0.001,
+                        help="failure probability of each certificate")
+    parser.add_argument("--batch-size", dest="batch", metavar="BATCH_SIZE", type=positive_int,
+                        default=1000,
+                        help="noisy copies per forward pass")
+    parser.add_argument("--seed", type=nonnegative_int, default=None,
+                        help="seed of the noise (default: drawn once and kept in OUT.run.json)")
     parser.add_argument("--out", required=True, help="TSV file written (Cohen et al.'s columns)")
     parser.add_argument("--plot", default=None, help="PNG of certified accuracy vs radius")
-    parser.add_argument("--skip", type=int, default=1, help="certify every SKIP-th input")
-    parser.add_argument("--max", type=int, default=None, help="certify at most MAX inputs")
-    parser.add_argument(
-        "--radii", default=DEFAULT_GRID, help=f"comma-separated radii (default {DEFAULT_GRID})"
-    )
+    parser.add_argument("--skip", type=positive_int, default=1,
+                        help="certify every SKIP-th input")
+    parser.add_argument("--max-inputs", dest="max", metavar="MAX_INPUTS", type=nonnegative_int,
+                        default=None,
+                        help="certify at most MAX_INPUTS inputs (default: all)")
+    parser.add_argument("--radii", default=DEFAULT_GRID, help="comma-separated radii")
     parser.add_argument(
         "--progress", action="store_true", help="tqdm progress bar (extra progress)"
     )
@@ -71,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the rows already in --out and certify the remaining inputs",
     )
     parser.add_argument(
-        "--workers", type=int, default=None,
+        "--workers", type=positive_int, default=None,
         help="run on a local Dask cluster of this many worker processes (extra dask)",
     )
     parser.add_argument(
@@ -79,39 +97,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run on the Dask cluster of this scheduler, e.g. tcp://host:8786 (extra dask)",
     )
     parser.add_argument(
-        "--connect-timeout", type=float, default=10.0,
-        help="seconds to wait for --scheduler to answer (default 10)",
+        "--connect-timeout", type=positive_float, default=10.0,
+        help="seconds to wait for --scheduler to answer",
     )
     parser.add_argument(
-        "--shard-size", type=int, default=None,
+        "--shard-size", type=positive_int, default=None,
         help="inputs per task on the cluster (default: chosen from n and the workers)",
     )
     add_sequential_arguments(parser)
-
-
-def load_factory(spec: str) -> Any:
-    """Import ``module:function`` (the current directory first on ``sys.path``).
-
-    Raises
-    ------
-    ParameterError
-        ``spec`` is not ``module:function``, the module cannot be imported, or it has no such
-        callable.
-    """
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ParameterError(f"factory: expected 'module:function', got {spec!r}")
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ParameterError(f"factory: cannot import module {module_name!r} ({exc})") from exc
-    factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise ParameterError(f"factory: module {module_name!r} has no callable {attr!r}")
-    return factory
+    add_deprecated_alias(parser, "--batch", "--batch-size", "batch", positive_int)
+    add_deprecated_alias(parser, "--max", "--max-inputs", "max", nonnegative_int)
 
 
 def _load_data(path: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -166,20 +161,20 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "radius", None) is not None:
         raise ParameterError("--radius: only with --sequential (fixed-n CERTIFY takes --radii)")
     grid = _grid(args.radii)
-    if args.skip < 1 or (args.max is not None and args.max < 0):
-        raise ParameterError("--skip: expected >= 1 and --max: expected >= 0")
     if args.workers is not None and args.scheduler is not None:
         raise ParameterError("--workers, --scheduler: expected at most one of them, got both")
     if args.workers is not None and args.workers < 1:
         raise ParameterError(f"--workers: expected an int >= 1, got {args.workers}")
     shard_size = check_shard_size(args.shard_size)
-    classifier = load_factory(args.factory)()
+    factory = load_factory(args.factory)
+    x, y_raw = _load_data(args.data)
+    classifier = factory()
     smoothed = RandomizedSmoothing(
         classifier, args.sigma, alpha=args.alpha, n0=args.n0, batch_size=args.batch
     )
-    x, y_raw = _load_data(args.data)
     if x.ndim < 2:
         raise InputShapeError(f"data x: expected shape (N, *input_shape), got {x.shape}")
+    check_shape(x.shape, tuple(classifier.input_shape), name="data x")
     y = to_index(y_raw, smoothed.nb_classes, n=x.shape[0])
     indices = np.arange(0, x.shape[0], args.skip)[: args.max]
     # validate the whole set (shapes, n, alpha, batch) before writing anything

@@ -3,7 +3,8 @@
 ::
 
     trustml certify mypackage.models:build data.npz --sigma 0.25 --radius 0.25,0.5 \\
-        --sequential --n 100000 --n0 100 --alpha 0.001 --batch 1000 --seed 0 --out decisions.tsv
+        --sequential --n 100000 --n0 100 --alpha 0.001 --batch-size 1000 --seed 0 \\
+        --out decisions.tsv
 
 Calls :meth:`~trustml.certification.SmoothedClassifier.certify_radius` on the selected inputs
 with ``n_max = --n``, and writes one line per input to ``--out``: ``idx label predict draws

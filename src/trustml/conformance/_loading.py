@@ -1,66 +1,16 @@
-"""Loading a user's adapter factory (``module:factory`` or ``path/to/file.py:factory``) and an
+"""Loading a user's adapter factory (``module:factory`` or ``path/to/file.py:factory``; the one
+loader of every ``trustml`` subcommand, :func:`trustml._factory.load_factory`) and an
 expected-failures file, for the CLI and the pytest plugin."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
+from trustml._factory import load_factory
 from trustml.errors import ParameterError
 
 __all__ = ["load_expected_failures", "load_factory"]
-
-
-def _module(spec: str, where: str) -> ModuleType:
-    if spec.endswith(".py"):
-        path = Path(spec)
-        if not path.is_file():
-            raise ParameterError(f"{where}: expected an existing .py file, got {spec!r}")
-        name = f"_trustml_factory_{path.stem}"
-        loader_spec = importlib.util.spec_from_file_location(name, path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise ParameterError(f"{where}: cannot load {spec!r} as a module")
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[name] = module
-        sys.path.insert(0, str(path.resolve().parent))
-        try:
-            loader_spec.loader.exec_module(module)
-        finally:
-            sys.path.remove(str(path.resolve().parent))
-        return module
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        return importlib.import_module(spec)
-    except ImportError as exc:
-        raise ParameterError(f"{where}: cannot import module {spec!r} ({exc})") from exc
-
-
-def load_factory(target: str, where: str = "factory") -> Callable[[], object]:
-    """Resolve ``module:factory`` (a dotted module importable from the current directory) or
-    ``path/to/file.py:factory`` to the factory callable.
-
-    Raises
-    ------
-    ParameterError
-        Malformed target, unimportable module, missing or non-callable attribute.
-    """
-    module_part, sep, attr = target.rpartition(":")
-    if not sep or not module_part or not attr:
-        raise ParameterError(f"{where}: expected 'module:factory' or 'file.py:factory', got "
-                             f"{target!r}")
-    module = _module(module_part, where)
-    factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise ParameterError(f"{where}: expected a callable {attr!r} in {module_part!r}, got "
-                             f"{type(factory).__name__}")
-    return factory  # type: ignore[no-any-return]
 
 
 def load_expected_failures(path: str, where: str = "--expected-failures") -> dict[str, str]:

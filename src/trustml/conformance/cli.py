@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from trustml._cli_options import nonnegative_int
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -24,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write the table as Markdown")
     parser.add_argument("--json", metavar="OUT.json", default=None,
                         help="also write the report as JSON")
-    parser.add_argument("--seed", type=int, default=0, help="base seed of the generated data")
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
+                        help="base seed of the generated data")
     parser.add_argument("--strict", action="store_true",
                         help="also fail when an expected failure passes")
 

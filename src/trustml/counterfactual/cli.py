@@ -4,10 +4,10 @@
 
     trustml explain mypackage.models:build data.npz --target next --out explanations/ \\
         [--regularization l1] [--C 1,0.1,0.01] [--optimizer auto] [--max-iter 300] [--lr 0.1] \\
-        [--whitelist 0,5,7] [--max 100] [--batch 100] [--plot] [--progress]
+        [--whitelist 0,5,7] [--max-inputs 100] [--batch-size 100] [--plot] [--progress]
 
-``module:factory`` names a function (importable from the current directory or ``sys.path``) that
-takes no argument and returns a trustml Classifier; ``data.npz`` holds ``x``
+``module:factory`` (importable from the current directory or ``sys.path``) or
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml Classifier; ``data.npz`` holds ``x``
 ``(N, *input_shape)`` (``y`` is ignored). ``--target`` is a class index for every row, or
 ``next`` (the class after the predicted one, modulo ``nb_classes``). ``DIR`` receives
 ``counterfactuals.npz`` (``x``, ``x_cf``, ``y_target``, ``y_cf``, ``found``), ``metrics.md`` (a
@@ -25,31 +25,67 @@ from typing import Any
 
 import numpy as np
 
-from trustml.certification.cli import load_factory
+from trustml._cli_options import (
+    add_deprecated_alias,
+    comma_floats,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
+from trustml._factory import load_factory
 from trustml.errors import CounterfactualNotFoundError, ParameterError
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``trustml explain`` on ``parser``."""
-    parser.add_argument("factory", help="module:function returning the Classifier")
+    """Declare the options of ``trustml explain`` on ``parser`` (each value is checked here,
+    before anything is loaded)."""
+    parser.add_argument("factory", metavar="MODULE:FACTORY",
+                        help="zero-argument callable returning the Classifier: "
+                             "'package.module:make' or 'path/to/file.py:make'")
     parser.add_argument("data", help=".npz file with an array x (inputs)")
-    parser.add_argument("--target", required=True,
+    parser.add_argument("--target", required=True, type=_target,
                         help="target class index for every row, or 'next' (predicted + 1)")
     parser.add_argument("--out", required=True, help="output directory (created)")
-    parser.add_argument("--regularization", default="l1", choices=["l1", "l2", "linf", "none"])
-    parser.add_argument("--C", default="1.0", help="comma-separated strengths, tried in order")
+    parser.add_argument("--regularization", default="l1", choices=["l1", "l2", "linf", "none"],
+                        help="distance to the input")
+    parser.add_argument("--C", default="1.0", type=_strengths,
+                        help="comma-separated strengths > 0, tried in order")
     parser.add_argument("--optimizer", default="auto",
                         help="auto, exact, adam, nelder-mead, powell, bfgs, cg or l-bfgs-b")
-    parser.add_argument("--max-iter", type=int, default=None, help="optimiser steps")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate of 'adam'")
-    parser.add_argument("--whitelist", default=None, help="comma-separated flat feature indices")
-    parser.add_argument("--max", type=int, default=None, help="explain at most MAX rows")
-    parser.add_argument("--batch", type=int, default=100, help="rows per call (default 100)")
+    parser.add_argument("--max-iter", type=positive_int, default=None,
+                        help="optimiser steps (default: the optimiser's)")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help="learning rate of 'adam' (default: 0.1)")
+    parser.add_argument("--whitelist", default=None,
+                        help="comma-separated flat feature indices (default: all features)")
+    parser.add_argument("--max-inputs", type=nonnegative_int, default=None,
+                        help="explain at most MAX_INPUTS rows (default: all)")
+    parser.add_argument("--batch-size", type=positive_int, default=100, help="rows per call")
     parser.add_argument("--plot", action="store_true", help="side-by-side figure (extra plots)")
-    parser.add_argument("--plot-rows", type=int, default=6, help="rows in the figure")
+    parser.add_argument("--plot-rows", type=positive_int, default=6, help="rows in the figure")
     parser.add_argument("--progress", action="store_true", help="tqdm progress bar")
+    add_deprecated_alias(parser, "--batch", "--batch-size", "batch_size", positive_int)
+    add_deprecated_alias(parser, "--max", "--max-inputs", "max_inputs", nonnegative_int)
+
+
+def _target(text: str) -> str:
+    if text != "next":
+        try:
+            if int(text) < 0:
+                raise ValueError
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a class index >= 0 or 'next', got {text!r}") from None
+    return text
+
+
+def _strengths(text: str) -> list[float]:
+    values = comma_floats(text)
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers > 0, got {text!r}")
+    return values
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -84,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
     from trustml.counterfactual.generate import generate_counterfactual
     from trustml.counterfactual.metrics import summary
 
-    if args.batch < 1 or (args.max is not None and args.max < 0):
-        raise ParameterError("--batch: expected >= 1 and --max: expected >= 0")
-    classifier = load_factory(args.factory)()
-    x = _load_x(args.data)[: args.max]
+    factory = load_factory(args.factory)
+    x = _load_x(args.data)[: args.max_inputs]
+    whitelist = None
+    if args.whitelist is not None:
+        whitelist = [int(v) for v in _floats(args.whitelist, "--whitelist")]
+    classifier = factory()
     if args.target == "next":
         target = (np.argmax(classifier.predict(x), axis=1) + 1) % classifier.nb_classes
     else:
@@ -97,12 +135,9 @@ def run(args: argparse.Namespace) -> int:
             raise ParameterError(
                 f"--target: expected a class index or 'next', got {args.target!r}"
             ) from None
-    whitelist = None
-    if args.whitelist is not None:
-        whitelist = [int(v) for v in _floats(args.whitelist, "--whitelist")]
     options: dict[str, Any] = {
         "regularization": None if args.regularization == "none" else args.regularization,
-        "C": _floats(args.C, "--C"),
+        "C": args.C,
         "optimizer": args.optimizer,
         "optimizer_args": {"lr": args.lr} if args.lr is not None else None,
         "features_whitelist": whitelist,
@@ -112,9 +147,9 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     x_cf = np.empty_like(x, dtype=np.result_type(x.dtype, np.float32))
     found = np.zeros(len(x), dtype=bool)
-    starts = range(0, len(x), args.batch)
+    starts = range(0, len(x), args.batch_size)
     for start in _progress(starts, args.progress):
-        rows = slice(start, start + args.batch)
+        rows = slice(start, start + args.batch_size)
         try:
             result = generate_counterfactual(classifier, x[rows], target[rows], **options)
             assert isinstance(result, dict)

@@ -4,10 +4,10 @@
 
     trustml monitor mypackage.models:build id.npz ood.npz --out DIR \\
         [--detectors MLS,Energy,DKNN,VIM] [--feature-layers NAME,...] [--head-layer -1] \\
-        [--fit-fraction 0.5] [--seed 0] [--batch 128] [--no-plots]
+        [--fit-fraction 0.5] [--seed 0] [--batch-size 128] [--no-plots]
 
-``module:factory`` names a function (importable from the current directory or ``sys.path``) that
-takes no argument and returns a trustml classifier with the ``NeuralNetwork`` capability.
+``module:factory`` (importable from the current directory or ``sys.path``) or
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml classifier with the ``NeuralNetwork`` capability.
 ``id.npz`` holds ``x`` (in-distribution inputs) and, for Mahalanobis and RMDS, ``y`` (labels);
 ``ood.npz`` holds ``x``. The in-distribution set is split at random (``--seed``) into a fit part
 (``--fit-fraction``) and a held-out part, so that no detector is scored on its own fit samples;
@@ -25,7 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from trustml.certification.cli import load_factory
+from trustml._cli_options import (
+    add_deprecated_alias,
+    nonnegative_int,
+    positive_int,
+    unit_fraction,
+)
+from trustml._factory import load_factory
 from trustml.errors import MissingDependencyError, ParameterError
 
 __all__ = ["add_arguments", "run"]
@@ -34,27 +40,32 @@ DEFAULT_DETECTORS = "MLS,MSP,Energy,Entropy,GEN,Mahalanobis,RMDS,DKNN,VIM"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``trustml monitor`` on ``parser``."""
-    parser.add_argument("factory", help="module:function returning the classifier")
+    """Declare the options of ``trustml monitor`` on ``parser`` (each value is checked here,
+    before anything is loaded)."""
+    parser.add_argument("factory", metavar="MODULE:FACTORY",
+                        help="zero-argument callable returning the classifier: "
+                             "'package.module:make' or 'path/to/file.py:make'")
     parser.add_argument("id_data", help=".npz with x (in-distribution inputs) and optional y")
     parser.add_argument("ood_data", help=".npz with x (out-of-distribution inputs)")
     parser.add_argument("--out", required=True, help="output directory (created)")
     parser.add_argument(
         "--detectors", default=DEFAULT_DETECTORS,
-        help=f"comma-separated detector names (default {DEFAULT_DETECTORS}; ODIN also exists)",
+        help="comma-separated detector names (ODIN also exists)",
     )
     parser.add_argument(
         "--feature-layers", default=None,
         help="comma-separated layer names or indices for the feature-based detectors "
         "(default: the layer just before the head)",
     )
-    parser.add_argument("--head-layer", default="-1", help="logits layer (default -1)")
-    parser.add_argument("--fit-fraction", type=float, default=0.5,
-                        help="share of the ID set used to fit (default 0.5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the ID split")
-    parser.add_argument("--batch", type=int, default=128, help="samples per forward pass")
-    parser.add_argument("--nearest", type=int, default=50, help="DKNN's k (default 50)")
+    parser.add_argument("--head-layer", default="-1", help="logits layer (name or index)")
+    parser.add_argument("--fit-fraction", type=unit_fraction, default=0.5,
+                        help="share of the ID set used to fit, in (0, 1)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the ID split")
+    parser.add_argument("--batch-size", type=positive_int, default=128,
+                        help="samples per forward pass")
+    parser.add_argument("--nearest", type=positive_int, default=50, help="DKNN's k")
     parser.add_argument("--no-plots", action="store_true", help="skip the figures")
+    add_deprecated_alias(parser, "--batch", "--batch-size", "batch_size", positive_int)
 
 
 def _layer(text: str) -> int | str:
@@ -114,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
         kwargs: dict[str, Any] = {"nearest": args.nearest} if name == "DKNN" else {}
         det = DETECTORS[name](**kwargs)
         det.fit(classifier, x_id[fit_idx], y_fit, feature_layers_id=layers,
-                head_layer_id=head, batch_size=args.batch)
-        s_in = det.score(x_id[test_idx], batch_size=args.batch)[0]
-        s_out = det.score(ood_data["x"], batch_size=args.batch)[0]
+                head_layer_id=head, batch_size=args.batch_size)
+        s_in = det.score(x_id[test_idx], batch_size=args.batch_size)[0]
+        s_out = det.score(ood_data["x"], batch_size=args.batch_size)[0]
         scores[name] = (s_in, s_out)
         results[name] = bench_metrics(s_in, s_out)
         print(f"{name:12s} AUROC {results[name]['auroc']:.3f}  FPR95 "

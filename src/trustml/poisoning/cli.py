@@ -5,8 +5,8 @@
     trustml audit mypackage.models:build data.npz --out audit/ [--target-labels 0 3 7] \\
         [--steps 1000] [--batch-size 32] [--seed 0] [--mitigate pruning filtering] [--progress]
 
-``module:factory`` names a function (importable from the current directory or ``sys.path``)
-that takes no argument and returns a trustml classifier with ``loss_gradient``; ``data.npz`` holds
+``module:factory`` (importable from the current directory or ``sys.path``) or
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml classifier with ``loss_gradient``; ``data.npz`` holds
 clean validation inputs ``x`` ``(N, *input_shape)`` and their labels ``y`` (index or one-hot).
 ``--out`` receives ``report.md`` (the table), ``report.json`` (the numbers), ``triggers.png``
 (masks and triggers, extra ``plots``) and ``triggers.npz`` (masks and patterns). With
@@ -25,6 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from trustml._cli_options import (
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 from trustml.errors import MissingDependencyError, ParameterError
 
 __all__ = ["FLAGGED_STATUS", "add_arguments", "run"]
@@ -34,18 +40,26 @@ FLAGGED_STATUS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``trustml audit`` on ``parser``."""
-    parser.add_argument("factory", help="module:function returning the classifier to audit")
+    """Declare the options of ``trustml audit`` on ``parser`` (each value is checked here,
+    before anything is loaded)."""
+    parser.add_argument("factory", metavar="MODULE:FACTORY",
+                        help="zero-argument callable returning the classifier to audit: "
+                             "'package.module:make' or 'path/to/file.py:make'")
     parser.add_argument("data", help=".npz file with clean inputs x and labels y")
     parser.add_argument("--out", required=True, help="directory for the report files")
-    parser.add_argument("--target-labels", type=int, nargs="+", default=None,
+    parser.add_argument("--target-labels", type=nonnegative_int, nargs="+", default=None,
                         help="labels to scan (default: every class)")
-    parser.add_argument("--steps", type=int, default=1000, help="max passes per label")
-    parser.add_argument("--batch-size", type=int, default=32, help="minibatch size")
-    parser.add_argument("--init-cost", type=float, default=1e-3, help="initial mask cost")
-    parser.add_argument("--learning-rate", type=float, default=0.1, help="Adam step size")
-    parser.add_argument("--norm", default="1", help="mask penalty norm: 1, 2 or inf")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the search")
+    parser.add_argument("--steps", type=positive_int, default=1000,
+                        help="most passes over the data per label")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="minibatch size")
+    parser.add_argument("--init-cost", type=nonnegative_float, default=1e-3,
+                        help="initial mask cost")
+    parser.add_argument("--learning-rate", type=positive_float, default=0.1,
+                        help="Adam step size")
+    parser.add_argument("--norm", default="1", choices=["1", "2", "inf"],
+                        help="mask penalty norm")
+    parser.add_argument("--seed", type=nonnegative_int, default=None,
+                        help="seed of the search (default: fresh)")
     parser.add_argument("--channels-first", choices=["true", "false"], default=None,
                         help="channel axis of 3-D inputs (default: the classifier's)")
     parser.add_argument("--mitigate", nargs="+", default=None,
@@ -70,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     TrustMLError
         Any bad input (the dispatcher prints it and exits with status 1).
     """
-    from trustml.certification.cli import _load_data, load_factory
+    from trustml._factory import load_factory
+    from trustml.certification.cli import _load_data
     from trustml.poisoning.neural_cleanse import NeuralCleanse
 
     factory = load_factory(args.factory)
