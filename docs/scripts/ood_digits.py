@@ -14,7 +14,8 @@ Models, trained per seed with Adam on the fit part:
 
 - a PyTorch CNN (two 3x3 convolutions, 16 and 32 channels, ReLU and 2x2 max-pooling after each, a
   64-unit ReLU hidden layer, 5 logits), 30 epochs, wrapped by ``PyTorchClassifier``;
-- a Keras MLP (128 and 64 ReLU units, 5 logits), 60 epochs (Adam at its default rate), wrapped by ``KerasClassifier``.
+- a Keras MLP (128 and 64 ReLU units, 5 logits), 60 epochs (Adam at its default rate), wrapped by
+``KerasClassifier``.
 
 Detectors: every one of ``trustml.ood`` at its defaults (oodeel's), with the feature-based ones on
 the penultimate layer (the 64-unit hidden layer); DKNN with ``nearest=10`` (its default 50 is large

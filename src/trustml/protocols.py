@@ -147,7 +147,8 @@ class Clonable(Protocol):
     """
 
     def clone_for_refitting(self) -> Any:
-        """A new estimator of the same class, untrained (re-initialised weights), sharing nothing."""
+        """A new estimator of the same class, untrained (re-initialised weights), sharing
+        nothing."""
         ...
 
 
@@ -155,7 +156,9 @@ class Clonable(Protocol):
 class LossGradients(Protocol):
     """Per-sample loss and its input gradient."""
 
-    def compute_loss(self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none") -> NDArray[Any]:
+    def compute_loss(
+        self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
+    ) -> NDArray[Any]:
         """Loss of each sample.
 
         Returns

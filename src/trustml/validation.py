@@ -4,8 +4,8 @@ Policies (the contract every shipped adapter follows):
 
 - ``x`` must have shape ``(N, *input_shape)``; ``N = 0`` is allowed and gives empty outputs.
 - ``x`` must be real-valued numeric (bool, int or float); it is converted to the working float dtype
-  in a new array, so read-only, non-contiguous and integer inputs are accepted and the caller's array
-  is never mutated.
+  in a new array, so read-only, non-contiguous and integer inputs are accepted and the caller's
+  array is never mutated.
 - NaN and +/-inf are rejected with :class:`~trustml.errors.InputValueError`: no model output or
   gradient is meaningful for them, and silently propagating them hides bugs upstream.
 - ``clip_values`` (the valid input range) are validated, stored, and never applied silently.

@@ -497,7 +497,8 @@ class TrainableSmoothedClassifier:
         self._training.fit(x, y, batch_size, nb_epochs, seed)
 
     def fit_generator(
-        self: _HasTraining, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, *, seed: SeedLike = None
+        self: _HasTraining, generator: Iterable[tuple[Any, Any]], nb_epochs: int = 20, *,
+        seed: SeedLike = None,
     ) -> None:
         """Train the wrapped classifier on noisy versions of a user's batches.
 
@@ -549,7 +550,8 @@ class DifferentiableSmoothedClassifier:
     certify_radius = SmoothedClassifier.certify_radius
 
     def compute_loss(
-        self: _HasGradients, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none", *, seed: SeedLike = None
+        self: _HasGradients, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none", *,
+        seed: SeedLike = None,
     ) -> NDArray[Any]:
         """Monte Carlo loss of the smoothed model, ``mean_s L(x + e_s, y)``.
 
@@ -574,7 +576,9 @@ class DifferentiableSmoothedClassifier:
         """
         return self._gradients.compute_loss(x, y, reduction, seed)
 
-    def loss_gradient(self: _HasGradients, x: ArrayLike, y: ArrayLike, *, seed: SeedLike = None) -> NDArray[Any]:
+    def loss_gradient(
+        self: _HasGradients, x: ArrayLike, y: ArrayLike, *, seed: SeedLike = None
+    ) -> NDArray[Any]:
         """Monte Carlo gradient of the smoothed loss, ``mean_s grad_x L(x + e_s, y)``, with
         respect to the raw input (the gradient of the sum of the per-sample losses).
 

@@ -7,9 +7,9 @@ estimators.
 
 Capabilities are detected structurally (``isinstance`` against the runtime protocols
 ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``, ``NeuralNetwork``,
-``DecisionTrees``, ``Certifier``, ``ActivationTransforms``) and every check of each capability runs; the checks of ``Any``
-(honesty, no hidden state) run on every object. Check ids are public API; each is documented with
-its rule, tolerance and reason in ``conformance/CONTRACTS.md``.
+``DecisionTrees``, ``Certifier``, ``ActivationTransforms``) and every check of each capability runs;
+the checks of ``Any`` (honesty, no hidden state) run on every object. Check ids are public API; each
+is documented with its rule, tolerance and reason in ``conformance/CONTRACTS.md``.
 
 Importing this package loads numpy and trustml's core only (no pytest, hypothesis or framework).
 

@@ -179,10 +179,14 @@ def framework_state(est: object) -> dict[str, Any]:
                     "_backward_pre_hooks", "_state_dict_hooks"))
                 for m in mods
             )
-            state[f"{name} requires_grad flags"] = tuple(p.requires_grad for p in model.parameters())
+            state[f"{name} requires_grad flags"] = tuple(
+                p.requires_grad for p in model.parameters()
+            )
         layers = getattr(model, "layers", None)
         if isinstance(layers, list) and all(hasattr(layer, "trainable") for layer in layers):
-            state[f"{name} layer trainable flags"] = tuple(bool(layer.trainable) for layer in layers)
+            state[f"{name} layer trainable flags"] = tuple(
+                bool(layer.trainable) for layer in layers
+            )
             state[f"{name} layers with an instance-level call"] = tuple(
                 layer.name for layer in layers if "call" in vars(layer))
         children = getattr(model, "_children", None)

@@ -49,7 +49,8 @@ class ReferenceLinearClassifier:
         self.bias = float(bias)
         self.recording = False
         self.seen: list[NDArray[np.float64]] = []
-        self._std = Standardisation.create(0.0, 1.0, input_shape=(w.shape[0],), channels_first=False)
+        self._std = Standardisation.create(0.0, 1.0, input_shape=(w.shape[0],),
+                                           channels_first=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -1,9 +1,10 @@
 """The check registry: every check has a public id, the capability it exercises and a function.
 
 Check ids are public API (they appear in reports, in ``expected_failed_checks`` and in
-``conformance/CONTRACTS.md``); a check function takes a :class:`~trustml.conformance._context.Context`
-and either returns (passed), raises :class:`CheckFailure` (failed, with a message) or raises
-:class:`NotApplicable` (skipped by the kit itself, with the reason).
+``conformance/CONTRACTS.md``); a check function takes a
+:class:`~trustml.conformance._context.Context` and either returns (passed), raises
+:class:`CheckFailure` (failed, with a message) or raises :class:`NotApplicable` (skipped by the kit
+itself, with the reason).
 """
 
 from __future__ import annotations

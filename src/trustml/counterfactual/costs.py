@@ -8,7 +8,8 @@ Two kinds:
   returns): :class:`NegLogLikelihoodCost`, :class:`SquaredError`; their gradient with respect to
   ``x`` is chained exactly through the adapter's ``class_gradient``
   (:class:`~trustml.protocols.ClassGradients`). :class:`TargetLossCost` is the model's own loss
-  towards the target, differentiated by ``loss_gradient`` (:class:`~trustml.protocols.LossGradients`).
+  towards the target, differentiated by ``loss_gradient``
+  (:class:`~trustml.protocols.LossGradients`).
 
 :class:`RegularizedCost` combines them into the loss of Wachter et al. as CEML states it:
 ``C * penalize_input(x) + penalize_output(model(x))``.

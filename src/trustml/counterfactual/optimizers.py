@@ -92,7 +92,8 @@ class _Adam:
         epsilon: float = 1e-8,
     ) -> None:
         self.x = x
-        self.lr, self.b1, self.b2, self.eps = float(lr), float(beta_1), float(beta_2), float(epsilon)
+        self.lr, self.b1 = float(lr), float(beta_1)
+        self.b2, self.eps = float(beta_2), float(epsilon)
         self.m = np.zeros_like(x)
         self.v = np.zeros_like(x)
         self.t = 0

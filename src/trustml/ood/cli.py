@@ -86,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
             f"--detectors: expected names among {sorted(DETECTORS)}, got {args.detectors!r}"
         )
     if not 0.0 < args.fit_fraction < 1.0:
-        raise ParameterError(f"--fit-fraction: expected a number in (0, 1), got {args.fit_fraction}")
+        raise ParameterError(
+            f"--fit-fraction: expected a number in (0, 1), got {args.fit_fraction}"
+        )
     id_data, ood_data = _load(args.id_data, "id_data"), _load(args.ood_data, "ood_data")
     classifier = load_factory(args.factory)()
     head = _layer(args.head_layer)

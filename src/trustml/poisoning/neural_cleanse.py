@@ -333,7 +333,9 @@ class NeuralCleanse:
         clean, backdoor, labels, _ = self._examples(x, y)
         return clean, backdoor, to_one_hot(labels, self.nb_classes)
 
-    def check_backdoor_effective(self, backdoor_data: ArrayLike, backdoor_labels: ArrayLike) -> bool:
+    def check_backdoor_effective(
+        self, backdoor_data: ArrayLike, backdoor_labels: ArrayLike
+    ) -> bool:
         """Whether any triggered input is not predicted as its true label by the current
         (possibly mitigated) model. Labels index or one-hot, compared as indices.
 

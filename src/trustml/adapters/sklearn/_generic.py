@@ -25,7 +25,8 @@ class _HasCore(Protocol):
 
 
 class SklearnClassifier:
-    """Any scikit-learn classifier (or a Pipeline of scalers ending in one): predictions and fitting.
+    """Any scikit-learn classifier (or a Pipeline of scalers ending in one): predictions and
+    fitting.
 
     Capabilities: :class:`~trustml.protocols.Classifier`, :class:`~trustml.protocols.Fittable`.
     Prefer :func:`trustml.adapters.sklearn.wrap`, which picks the adapter with every capability the
@@ -38,22 +39,23 @@ class SklearnClassifier:
     clip_values : (min, max), optional
         Valid raw input range, scalars or arrays broadcastable to ``input_shape``; never applied.
     preprocessing : (subtrahend, divisor) or Standardisation or None
-        Standardisation ``(x - subtrahend) / divisor`` applied (after the defences) before the model,
-        per feature for flat inputs. Default ``(0.0, 1.0)``: none.
+        Standardisation ``(x - subtrahend) / divisor`` applied (after the defences) before the
+        model, per feature for flat inputs. Default ``(0.0, 1.0)``: none.
     preprocessing_defences, postprocessing_defences : optional
-        :class:`~trustml.preprocessing.Preprocessor` / :class:`~trustml.preprocessing.Postprocessor`.
+        :class:`~trustml.preprocessing.Preprocessor` /
+        :class:`~trustml.preprocessing.Postprocessor`.
     input_shape : tuple of int, optional
-        Shape of one raw sample; default ``(model.n_features_in_,)``. Required for an unfitted model.
-        Any shape holding ``n_features_in_`` values (e.g. ``(8, 8)`` for the digits); samples are
-        flattened (C order) before the model.
+        Shape of one raw sample; default ``(model.n_features_in_,)``. Required for an unfitted
+        model. Any shape holding ``n_features_in_`` values (e.g. ``(8, 8)`` for the digits); samples
+        are flattened (C order) before the model.
     nb_classes : int, optional
         Class count of an unfitted model (otherwise read from ``classes_``).
 
     Raises
     ------
     UnsupportedModelError
-        ``model`` is not a scikit-learn classifier, a pipeline step is not a supported scaler, or the
-        model is multi-output.
+        ``model`` is not a scikit-learn classifier, a pipeline step is not a supported scaler, or
+        the model is multi-output.
     ParameterError, ParameterTypeError
         Bad ``input_shape``, ``clip_values``, ``preprocessing``, ``nb_classes``, or an unfitted
         model without ``input_shape``.
@@ -137,7 +139,8 @@ class SklearnClassifier:
         return self._core.predict(x, batch_size, self._core.model_scores)
 
     def fit(
-        self: _HasCore, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20, **kwargs: Any
+        self: _HasCore, x: ArrayLike, y: ArrayLike, batch_size: int = 128, nb_epochs: int = 20,
+        **kwargs: Any,
     ) -> None:
         """Refit the model in place on ``x`` ``(N, *input_shape)`` (defended and standardised) and
         labels ``y`` (index ``(N,)`` or one-hot). ``batch_size`` and ``nb_epochs`` are validated

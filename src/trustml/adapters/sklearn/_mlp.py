@@ -22,8 +22,8 @@ __all__ = ["SklearnMLPClassifier"]
 
 
 class SklearnMLPClassifier:
-    """``MLPClassifier`` (relu, tanh, logistic or identity hidden activations; binary or multiclass),
-    alone or at the end of a Pipeline of scalers.
+    """``MLPClassifier`` (relu, tanh, logistic or identity hidden activations; binary or
+    multiclass), alone or at the end of a Pipeline of scalers.
 
     Capabilities: Classifier, Fittable, LossGradients, ClassGradients, NeuralNetwork (a
     :class:`~trustml.protocols.NeuralNetworkClassifier`), and ActivationTransforms on the hidden

@@ -40,11 +40,12 @@ class KerasClassifier(RuntimeMembers):
     """A Keras 3 classifier (TensorFlow backend) with the full trustml contract.
 
     Capabilities: ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``,
-    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). The loss is the categorical cross-entropy of
-    each sample, on logits (``use_logits=True``) or on probabilities (``use_logits=False``, computed
-    stably: see :func:`trustml.adapters.tensorflow._losses.cross_entropy`); ``loss_gradient`` is the
-    gradient of the **sum** of per-sample losses (``tf.GradientTape``), and ``class_gradient``
-    differentiates the model's outputs as they are (logits or probabilities).
+    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). The loss is the
+    categorical cross-entropy of each sample, on logits (``use_logits=True``) or on probabilities
+    (``use_logits=False``, computed stably: see
+    :func:`trustml.adapters.tensorflow._losses.cross_entropy`); ``loss_gradient`` is the gradient of
+    the **sum** of per-sample losses (``tf.GradientTape``), and ``class_gradient`` differentiates
+    the model's outputs as they are (logits or probabilities).
 
     Parameters
     ----------

@@ -79,8 +79,8 @@ class TensorFlowV1Classifier:
         dtype, or one-hot labels ``(N, nb_classes)``. Required with ``loss`` or ``train``.
     train : tf.Operation, optional
         One training step (e.g. ``optimizer.minimize(tf.reduce_mean(loss))``), run by ``fit``. None:
-        ``fit`` builds (once) a ``tf.compat.v1.train.AdamOptimizer(1e-3)`` step on the mean loss over
-        the graph's trainable variables.
+        ``fit`` builds (once) a ``tf.compat.v1.train.AdamOptimizer(1e-3)`` step on the mean loss
+        over the graph's trainable variables.
     loss : tf.Tensor, optional
         Per-sample losses ``(N,)`` from ``output`` and ``labels_ph`` (unreduced: a scalar loss is
         refused, since per-sample losses cannot be recovered from it). None: softmax
@@ -580,7 +580,8 @@ class TensorFlowV1Classifier:
     def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
         """Write the graph computing ``output`` (and the user's ``loss`` with ``labels_ph``, when
         given) as a frozen binary GraphDef to ``path/filename``, variables replaced by their
-        current values; returns the file written. Load it with :func:`~trustml.adapters.tensorflow.from_frozen_graph`.
+        current values; returns the file written. Load it with
+        :func:`~trustml.adapters.tensorflow.from_frozen_graph`.
 
         Raises
         ------

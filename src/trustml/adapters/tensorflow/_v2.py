@@ -41,9 +41,9 @@ class TensorFlowV2Classifier(RuntimeMembers):
     """A TensorFlow 2 classifier (eager) with the full trustml contract.
 
     Capabilities: ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``,
-    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). ``loss_gradient`` is the gradient of the
-    **sum** of per-sample losses (``tf.GradientTape``); ``class_gradient`` differentiates the
-    model's outputs as they are (as ART).
+    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). ``loss_gradient`` is
+    the gradient of the **sum** of per-sample losses (``tf.GradientTape``); ``class_gradient``
+    differentiates the model's outputs as they are (as ART).
 
     Parameters
     ----------
