@@ -50,6 +50,12 @@ _LAZY: dict[str, str] = {
     "FunctionPreprocessor": "trustml.preprocessing",
     # activation transforms
     "ActivationTransform": "trustml.activations",
+    # type aliases used across the public signatures
+    "ClipValues": "trustml.validation",
+    "ClipValuesLike": "trustml.validation",
+    "Reduction": "trustml.protocols",
+    "SeedLike": "trustml.rng",
+    "Tree": "trustml.trees",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -92,9 +98,13 @@ if TYPE_CHECKING:
         NeuralNetwork,
         NeuralNetworkClassifier,
         NoisyCounter,
+        Reduction,
         WhiteBoxClassifier,
         require,
     )
+    from trustml.rng import SeedLike
+    from trustml.trees import Tree
+    from trustml.validation import ClipValues, ClipValuesLike
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,7 @@ from trustml.errors import InputShapeError, InputValueError, ParameterError, Par
 
 __all__ = [
     "ClipValues",
+    "ClipValuesLike",
     "check_batch",
     "check_batch_size",
     "check_clip_values",
@@ -34,7 +35,12 @@ __all__ = [
 ]
 
 ClipValues = tuple[NDArray[np.float32], NDArray[np.float32]]
-"""``(min, max)`` float32 arrays, each broadcastable to ``input_shape``."""
+"""``(min, max)`` float32 arrays, each broadcastable to ``input_shape``: an estimator's
+``clip_values`` once checked."""
+
+ClipValuesLike = tuple[ArrayLike, ArrayLike]
+"""``(min, max)`` as a constructor takes them: numbers or arrays, each broadcastable to
+``input_shape`` (see :func:`check_clip_values`)."""
 
 
 def format_shape(input_shape: tuple[int, ...]) -> str:

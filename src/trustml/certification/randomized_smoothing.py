@@ -38,6 +38,7 @@ from trustml.certification._smoothing import Smoothing
 from trustml.preprocessing import Standardisation
 from trustml.protocols import Classifier, Fittable, LossGradients, Reduction
 from trustml.rng import SeedLike
+from trustml.validation import ClipValues
 
 __all__ = [
     "DifferentiableSmoothedClassifier",
@@ -46,8 +47,6 @@ __all__ = [
     "TrainableDifferentiableSmoothedClassifier",
     "TrainableSmoothedClassifier",
 ]
-
-ClipValues = tuple[NDArray[np.float32], NDArray[np.float32]]
 
 
 @runtime_checkable
@@ -646,7 +645,7 @@ def _repr(obj: object, smoothing: Smoothing) -> str:
 # LossGradients at run time and then gets the richer class), hence the ignores: the static type
 # is then a class with fewer members than the object has, never more.
 @overload
-def RandomizedSmoothing(  # type: ignore[overload-overlap]
+def RandomizedSmoothing(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     classifier: _FittableDifferentiableClassifier,
     sigma: float,
     *,
@@ -660,7 +659,7 @@ def RandomizedSmoothing(  # type: ignore[overload-overlap]
 
 
 @overload
-def RandomizedSmoothing(  # type: ignore[overload-overlap]
+def RandomizedSmoothing(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     classifier: _FittableClassifier,
     sigma: float,
     *,
@@ -674,7 +673,7 @@ def RandomizedSmoothing(  # type: ignore[overload-overlap]
 
 
 @overload
-def RandomizedSmoothing(  # type: ignore[overload-overlap]
+def RandomizedSmoothing(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     classifier: _DifferentiableClassifier,
     sigma: float,
     *,

@@ -17,7 +17,7 @@ failure`` (failed and listed in ``expected_failed_checks``); ``unexpected pass``
 passed: reported so the list can be pruned); ``skipped`` (the kit found the check not applicable,
 with the reason)."""
 
-_SYMBOL: dict[str, str] = {
+_SYMBOL: dict[Status, str] = {
     "passed": "pass",
     "failed": "**FAIL**",
     "expected failure": "xfail",
@@ -105,7 +105,7 @@ class ConformanceReport:
 
     def summary(self) -> str:
         """One line: how many checks ran, passed, failed, were skipped, ... and the total time."""
-        counts = {s: len(self.with_status(s)) for s in _SYMBOL}  # type: ignore[arg-type]
+        counts = {s: len(self.with_status(s)) for s in _SYMBOL}
         ran = len(self.results) - counts["skipped"]
         parts = [f"{self.estimator}: {ran} checks ran, {counts['skipped']} skipped"]
         parts += [f"{counts[s]} {s}" for s in ("passed", "failed", "expected failure",

@@ -51,7 +51,7 @@ def inputs(
     within ``clip_values`` (``[-3, 3]`` without them), in ``dtype`` (float32 by default)."""
     lo, hi = _bounds(tuple(input_shape), clip_values)
 
-    @_st.composite  # type: ignore[untyped-decorator]
+    @_st.composite  # type: ignore[untyped-decorator]  # hypothesis is optional, untyped here
     def build(draw: Any) -> NDArray[Any]:
         n = draw(_st.integers(min_batch, max_batch))
         u = draw(_hnp.arrays(np.float64, (n, *input_shape),
@@ -79,7 +79,7 @@ def batches_for(estimator: Any, *, min_batch: int = 1, max_batch: int = 16) -> A
     """Strategy of ``(x, y)`` for ``estimator``: inputs from its ``input_shape`` and
     ``clip_values``, index labels from its ``nb_classes``."""
 
-    @_st.composite  # type: ignore[untyped-decorator]
+    @_st.composite  # type: ignore[untyped-decorator]  # hypothesis is optional, untyped here
     def build(draw: Any) -> tuple[NDArray[Any], NDArray[np.int64]]:
         x = draw(inputs(estimator.input_shape, estimator.clip_values, min_batch=min_batch,
                         max_batch=max_batch))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -116,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     for start in _progress(starts, args.progress):
         rows = slice(start, start + args.batch)
         try:
-            result = generate_counterfactual(classifier, x[rows], target[rows], **options)
-            assert isinstance(result, dict)
+            result = cast("dict[str, Any]",  # a dict, as the options ask for
+                          generate_counterfactual(classifier, x[rows], target[rows], **options))
             x_cf[rows], found[rows] = result["x_cf"], True
         except CounterfactualNotFoundError as exc:
             x_cf[rows], found[rows] = exc.x_cf, exc.found

@@ -156,7 +156,7 @@ class DummyCost(InputCost):
 
 class _DistanceCost(InputCost):
     def __init__(self, x_orig: ArrayLike) -> None:
-        self.x_orig = _reference(x_orig, "x_orig")
+        self.x_orig: F64 = _reference(x_orig, "x_orig")
 
     def _diff(self, x: F64) -> F64:
         x = np.asarray(x, dtype=np.float64)
@@ -303,9 +303,9 @@ class OutputCost(ABC):
     def select(self, rows: NDArray[np.intp], x_ndim: int) -> OutputCost:
         """See :class:`Loss` (per-row targets are sliced)."""
         new = copy.copy(self)
-        t = self.y_target  # type: ignore[attr-defined]
+        t = self.y_target  # type: ignore[attr-defined]  # every target cost sets it
         batched = (t.ndim == 1 and not np.issubdtype(t.dtype, np.floating)) or t.ndim == 2
-        new.y_target = _take(t, rows, batched)  # type: ignore[attr-defined]
+        new.y_target = _take(t, rows, batched)  # type: ignore[attr-defined]  # as above
         return new
 
     def value(self, model: Classifier, x: F64) -> F64:
@@ -358,9 +358,9 @@ class NegLogLikelihoodCost(OutputCost):
     def __init__(
         self, y_target: int | ArrayLike, *, from_logits: bool = False, eps: float = 1e-12
     ) -> None:
-        self.y_target = _targets(y_target, "y_target")
-        self.from_logits = bool(from_logits)
-        self.eps = float(eps)
+        self.y_target: NDArray[Any] = _targets(y_target, "y_target")
+        self.from_logits: bool = bool(from_logits)
+        self.eps: float = float(eps)
 
     def _dense(self, y: F64) -> F64:
         t = self.y_target
@@ -410,7 +410,7 @@ class SquaredError(OutputCost):
     """
 
     def __init__(self, y_target: int | ArrayLike) -> None:
-        self.y_target = _targets(y_target, "y_target")
+        self.y_target: NDArray[Any] = _targets(y_target, "y_target")
 
     def _dense(self, y: F64) -> F64:
         t = self.y_target
@@ -445,7 +445,7 @@ class TargetLossCost:
     """
 
     def __init__(self, y_target: int | ArrayLike) -> None:
-        self.y_target = _targets(y_target, "y_target")
+        self.y_target: NDArray[Any] = _targets(y_target, "y_target")
 
     def select(self, rows: NDArray[np.intp], x_ndim: int) -> TargetLossCost:
         """See :class:`Loss` (per-row targets are sliced)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -85,10 +85,10 @@ class OODBaseDetector:
     ) -> None:
         if not isinstance(use_react, (bool, np.bool_)):
             raise ParameterTypeError(f"use_react: expected a bool, got {use_react!r}")
-        self.use_react = bool(use_react)
-        self.react_quantile = _check_real(react_quantile, "react_quantile", 0.0, 1.0, True)
-        self.eps = _check_real(eps, "eps", 0.0)
-        self.temperature = _check_real(temperature, "temperature", 0.0, low_open=True)
+        self.use_react: bool = bool(use_react)
+        self.react_quantile: float = _check_real(react_quantile, "react_quantile", 0.0, 1.0, True)
+        self.eps: float = _check_real(eps, "eps", 0.0)
+        self.temperature: float = _check_real(temperature, "temperature", 0.0, low_open=True)
         self.react_threshold: float | None = None
         self.feature_extractor: FeatureExtractor | None = None
         self.postproc_fns: list[Callable[[NDArray[Any]], NDArray[Any]] | None] | None = None
@@ -173,7 +173,7 @@ class OODBaseDetector:
             require(classifier, ClassGradients, "classifier (eps > 0)")
         threshold = None
         if self.use_react:
-            assert x_arr is not None
+            x_arr = cast(NDArray[Any], x_arr)  # checked above: ReAct needs x_fit
             probe = FeatureExtractor(classifier, [head_layer_id], head_layer_id, input_layer_id)
             pen = classifier.layer_names[probe.find_layer(head_layer_id, "head_layer_id")[1] - 1]
             acts = np.asarray(classifier.get_activations(x_arr, pen, size))
@@ -291,7 +291,7 @@ class FeatureBasedDetector(OODBaseDetector):
         self._stds: F64 | None = None
 
     def _fit(self, x: NDArray[Any] | None, y: NDArray[np.int64] | None, batch_size: int) -> None:
-        assert x is not None
+        x = cast(NDArray[Any], x)  # fit() requires x_fit for feature-based detectors
         feats, logits, _ = self._features(x, batch_size, name="x_fit")
         self._prepare_fit(len(feats))
         for i, f in enumerate(feats):
@@ -318,5 +318,5 @@ class FeatureBasedDetector(OODBaseDetector):
         scores = [self._score_layer(i, f, logits) for i, f in enumerate(feats)]
         if len(scores) == 1:
             return scores[0]
-        assert self._stds is not None
-        return np.asarray((np.stack(scores, axis=1) / self._stds).mean(axis=1))
+        stds = cast(F64, self._stds)  # set by _fit whenever there are several layers
+        return np.asarray((np.stack(scores, axis=1) / stds).mean(axis=1))

@@ -120,7 +120,7 @@ class DKNN(FeatureBasedDetector):
         if nearest < 1:
             raise ParameterError(f"nearest: expected a positive int, got {nearest}")
         super().__init__(**kwargs)
-        self.nearest = int(nearest)
+        self.nearest: int = int(nearest)
 
     @staticmethod
     def _normalise(feats: F64) -> F64:

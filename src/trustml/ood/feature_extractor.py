@@ -119,9 +119,9 @@ class FeatureExtractor:
         if len(feature_layers_id) == 0:
             raise ParameterError("feature_layers_id: expected at least one layer id, got []")
         self.classifier = classifier
-        self.feature_layers_id = list(feature_layers_id)
+        self.feature_layers_id: list[LayerId] = list(feature_layers_id)
         self.head_layer_id = head_layer_id
-        self.input_layer_id = None
+        self.input_layer_id: LayerId | None = None
         self._feature_names = [
             self.find_layer(lid, "feature_layers_id")[0] for lid in self.feature_layers_id
         ]

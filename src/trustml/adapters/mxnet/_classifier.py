@@ -25,6 +25,7 @@ from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
 from trustml.validation import (
     ClipValues,
+    ClipValuesLike,
     check_batch,
     check_batch_size,
     check_clip_values,
@@ -126,7 +127,7 @@ class MXNetClassifier:
         nb_classes: int,
         optimizer: Any = None,
         channels_first: bool = True,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

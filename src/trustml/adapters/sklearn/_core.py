@@ -41,6 +41,7 @@ from trustml.preprocessing import (
 from trustml.protocols import Reduction
 from trustml.validation import (
     ClipValues,
+    ClipValuesLike,
     check_batch,
     check_batch_size,
     check_clip_values,
@@ -73,7 +74,7 @@ class SklearnCore:
         *,
         input_shape: tuple[int, ...],
         nb_classes: int | None,
-        clip_values: Any,
+        clip_values: ClipValuesLike | None,
         preprocessing: PreprocessingLike,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None,
@@ -334,7 +335,7 @@ def build_core(
     *,
     input_shape: Any,
     nb_classes: int | None,
-    clip_values: Any,
+    clip_values: ClipValuesLike | None,
     preprocessing: PreprocessingLike,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None,

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from trustml.adapters.sklearn._core import SklearnCore, build_core
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor, Standardisation
-from trustml.validation import ClipValues
+from trustml.validation import ClipValues, ClipValuesLike
 
 __all__ = ["SklearnClassifier"]
 
@@ -65,7 +65,7 @@ class SklearnClassifier:
         self,
         model: Any,
         *,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,

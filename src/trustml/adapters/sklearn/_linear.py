@@ -18,6 +18,7 @@ from trustml.adapters.sklearn._model import require_fitted
 from trustml.errors import UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
+from trustml.validation import ClipValuesLike
 
 __all__ = ["LINEAR_MODELS", "SklearnLinearClassifier"]
 
@@ -70,7 +71,7 @@ class SklearnLinearClassifier:
         self,
         model: Any,
         *,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,

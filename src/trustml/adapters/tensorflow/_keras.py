@@ -23,7 +23,12 @@ from trustml.preprocessing import (
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike
-from trustml.validation import ClipValues, check_clip_values, check_input_shape
+from trustml.validation import (
+    ClipValues,
+    ClipValuesLike,
+    check_clip_values,
+    check_input_shape,
+)
 
 from ._io import load_keras, save_keras
 from ._layers import LayerAccess
@@ -90,7 +95,7 @@ class KerasClassifier(RuntimeMembers):
         model: Any,
         use_logits: bool = False,
         channels_first: bool = False,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

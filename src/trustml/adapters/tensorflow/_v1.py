@@ -26,7 +26,13 @@ from trustml.preprocessing import (
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import ClipValues, check_batch, check_batch_size, check_clip_values
+from trustml.validation import (
+    ClipValues,
+    ClipValuesLike,
+    check_batch,
+    check_batch_size,
+    check_clip_values,
+)
 
 from ._v1_checks import (
     as_tensor,
@@ -137,7 +143,7 @@ class TensorFlowV1Classifier:
         learning: Any = None,
         sess: Any = None,
         channels_first: bool = False,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

@@ -24,7 +24,12 @@ from trustml.preprocessing import (
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike
-from trustml.validation import ClipValues, check_clip_values, check_input_shape
+from trustml.validation import (
+    ClipValues,
+    ClipValuesLike,
+    check_clip_values,
+    check_input_shape,
+)
 
 from ._io import load_keras, save_keras
 from ._layers import LayerAccess
@@ -101,7 +106,7 @@ class TensorFlowV2Classifier(RuntimeMembers):
         optimizer: Any = None,
         train_step: Callable[[Any, tf.Tensor, tf.Tensor], Any] | None = None,
         channels_first: bool = False,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

@@ -35,7 +35,12 @@ from trustml.preprocessing import (
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike
-from trustml.validation import ClipValues, check_clip_values, check_input_shape
+from trustml.validation import (
+    ClipValues,
+    ClipValuesLike,
+    check_clip_values,
+    check_input_shape,
+)
 
 __all__ = ["InputLike", "PyTorchClassifier"]
 
@@ -151,7 +156,7 @@ class PyTorchClassifier:
         nb_classes: int,
         optimizer: torch.optim.Optimizer | None = None,
         channels_first: bool = True,
-        clip_values: tuple[ArrayLike, ArrayLike] | None = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: DefenceLike | Sequence[DefenceLike] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),
