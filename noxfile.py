@@ -3,7 +3,8 @@
 Sessions
 --------
 core     numpy + scipy only: importing trustml stays light, missing extras raise the right error.
-typing   mypy --strict over src, stubs, tests/typing and conformance/examples.
+typing   mypy --strict over src, stubs, tests/typing and conformance/examples; mypy on the
+         getting-started example outside the tree, with the `typing` extra's stub packages.
 tests    scikit-learn, PyTorch (CPU), TensorFlow (CPU) / Keras 3: every test but MXNet's.
 mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on
          numpy 1.23.
@@ -56,9 +57,12 @@ def core(session: nox.Session) -> None:
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """mypy --strict (configured in pyproject.toml)."""
+    """mypy --strict (configured in pyproject.toml), then the promise of docs/getting-started.md
+    as a user gets it: the installed package and the `typing` extra, from outside the tree."""
     session.install(*CPU, "-e", ".[dev,torch]", "matplotlib", "tqdm", "types-tqdm")
     session.run("mypy", *session.posargs)
+    session.install(*CPU, ".[typing]")  # a regular install replaces the editable one
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/typecheck")
 
 
 @nox.session
