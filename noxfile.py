@@ -36,6 +36,8 @@ nox.options.error_on_missing_interpreters = True
 
 CPU = ("-c", "constraints/cpu.txt")
 TEST_TOOLS = ("pytest>=7.4", "hypothesis>=6.90")
+DOCS_PAGE = "tests/docs/test_docs_snippets.py::test_page_runs"  # a page's blocks, for the sessions
+# whose frameworks the `tests` session lacks (MXNet, ART)
 
 
 @nox.session
@@ -79,7 +81,8 @@ def tests(session: nox.Session) -> None:
 def mxnet(session: nox.Session) -> None:
     """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
     session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
-    session.run("pytest", "-q", "tests/mxnet", "tests/core", "tests/conformance", *session.posargs)
+    session.run("pytest", "-q", "tests/mxnet", "tests/core", "tests/conformance",
+                f"{DOCS_PAGE}[docs/adapters/mxnet.md]", *session.posargs)
 
 
 @nox.session
@@ -139,7 +142,8 @@ def art(session: nox.Session) -> None:
     """The ART bridge (trustml.interop.art) with ART 1.20.1, scikit-learn, PyTorch and Keras 3."""
     session.install("-c", "constraints/art.txt", ".[art,sklearn,torch,tensorflow]", *TEST_TOOLS)
     session.run(
-        "pytest", "-q", "tests/interop", "tests/core", *session.posargs,
+        "pytest", "-q", "tests/interop", "tests/core", f"{DOCS_PAGE}[docs/interop-art.md]",
+        *session.posargs,
         env={"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
     )
 
