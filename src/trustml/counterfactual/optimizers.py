@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from trustml.counterfactual.costs import Loss, RegularizedCost
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.protocols import Classifier
-from trustml.validation import check_clip_values
+from trustml.validation import ClipValuesLike, check_clip_values
 
 __all__ = ["SCIPY_METHODS", "Optimizer", "is_gradient_free"]
 
@@ -169,7 +169,7 @@ class Optimizer:
         max_iter: int | None = 1,
         grad_mask: ArrayLike | None = None,
         *,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         optimizer_args: dict[str, Any] | None = None,
         accept: Accept | None = None,
     ) -> None:
