@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeAlias, overload
+from typing import Any, overload
 
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import (
@@ -37,12 +37,6 @@ SklearnAdapter = (
 # The overloads are tried in order: a model statically known only as a ClassifierMixin gets
 # SklearnClassifier, which has a subset of the members of the adapter wrap may then return for it
 # (mypy's overload-overlap, silenced on purpose: every adapter satisfies FittableClassifier).
-_Trees: TypeAlias = (
-    DecisionTreeClassifier
-    | RandomForestClassifier
-    | ExtraTreesClassifier
-    | GradientBoostingClassifier
-)
 
 
 @overload
@@ -73,7 +67,12 @@ def wrap(  # type: ignore[overload-overlap]  # narrowest first, as noted above
 
 @overload
 def wrap(  # type: ignore[overload-overlap]  # narrowest first, as noted above
-    model: _Trees,
+    model: (
+        DecisionTreeClassifier
+        | RandomForestClassifier
+        | ExtraTreesClassifier
+        | GradientBoostingClassifier
+    ),
     *,
     clip_values: ClipValuesLike | None = ...,
     preprocessing: PreprocessingLike = ...,
