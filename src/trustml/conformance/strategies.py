@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trustml._deps import require
+from trustml.validation import ClipValuesLike
 
 _st = require("hypothesis.strategies", "dev", purpose="trustml.conformance.strategies")
 _hnp = require("hypothesis.extra.numpy", "dev", purpose="trustml.conformance.strategies")
@@ -28,8 +29,9 @@ _hnp = require("hypothesis.extra.numpy", "dev", purpose="trustml.conformance.str
 __all__ = ["batch_sizes", "batches_for", "inputs", "labels"]
 
 
-def _bounds(input_shape: tuple[int, ...], clip_values: Any) -> tuple[NDArray[np.float64],
-                                                                      NDArray[np.float64]]:
+def _bounds(
+    input_shape: tuple[int, ...], clip_values: ClipValuesLike | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     if clip_values is None:
         lo = np.full(input_shape, -3.0)
         hi = np.full(input_shape, 3.0)
@@ -41,7 +43,7 @@ def _bounds(input_shape: tuple[int, ...], clip_values: Any) -> tuple[NDArray[np.
 
 def inputs(
     input_shape: tuple[int, ...],
-    clip_values: Any = None,
+    clip_values: ClipValuesLike | None = None,
     *,
     min_batch: int = 1,
     max_batch: int = 16,
