@@ -43,7 +43,8 @@ DOCS_PAGE = "tests/docs/test_docs_snippets.py::test_page_runs"  # a page's block
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, and pyright's type completeness of the public API (fails under 100%)."""
-    session.install("-c", "constraints/lint.txt", ".", "ruff", "pyright[nodejs]")
+    # pytest: the conformance kit's pytest plugin subclasses pytest.Item
+    session.install("-c", "constraints/lint.txt", ".", "ruff", "pyright[nodejs]", *TEST_TOOLS)
     session.run("ruff", "check", ".")
     # run outside the tree, so that pyright reads the installed package, not src/
     session.chdir(tempfile.mkdtemp(prefix="trustml-lint-"))
