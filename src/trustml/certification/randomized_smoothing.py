@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from typing import Any, Protocol, overload, runtime_checkable
+from typing import Any, Final, Protocol, overload, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -441,20 +441,20 @@ class TrainableSmoothedClassifier:
         self._smoothing = smoothing
         self._training = NoisyTraining(smoothing, model)
 
-    classifier = SmoothedClassifier.classifier
-    sigma = SmoothedClassifier.sigma
-    alpha = SmoothedClassifier.alpha
-    n = SmoothedClassifier.n
-    n0 = SmoothedClassifier.n0
-    batch_size = SmoothedClassifier.batch_size
-    input_shape = SmoothedClassifier.input_shape
-    clip_values = SmoothedClassifier.clip_values
-    preprocessing = SmoothedClassifier.preprocessing
-    nb_classes = SmoothedClassifier.nb_classes
+    classifier: Final = SmoothedClassifier.classifier
+    sigma: Final = SmoothedClassifier.sigma
+    alpha: Final = SmoothedClassifier.alpha
+    n: Final = SmoothedClassifier.n
+    n0: Final = SmoothedClassifier.n0
+    batch_size: Final = SmoothedClassifier.batch_size
+    input_shape: Final = SmoothedClassifier.input_shape
+    clip_values: Final = SmoothedClassifier.clip_values
+    preprocessing: Final = SmoothedClassifier.preprocessing
+    nb_classes: Final = SmoothedClassifier.nb_classes
 
-    predict = SmoothedClassifier.predict
-    certify = SmoothedClassifier.certify
-    certify_radius = SmoothedClassifier.certify_radius
+    predict: Final = SmoothedClassifier.predict
+    certify: Final = SmoothedClassifier.certify
+    certify_radius: Final = SmoothedClassifier.certify_radius
 
     def fit(
         self: _HasTraining,
@@ -533,20 +533,20 @@ class DifferentiableSmoothedClassifier:
         self._smoothing = smoothing
         self._gradients = NoisyGradients(smoothing, model)
 
-    classifier = SmoothedClassifier.classifier
-    sigma = SmoothedClassifier.sigma
-    alpha = SmoothedClassifier.alpha
-    n = SmoothedClassifier.n
-    n0 = SmoothedClassifier.n0
-    batch_size = SmoothedClassifier.batch_size
-    input_shape = SmoothedClassifier.input_shape
-    clip_values = SmoothedClassifier.clip_values
-    preprocessing = SmoothedClassifier.preprocessing
-    nb_classes = SmoothedClassifier.nb_classes
+    classifier: Final = SmoothedClassifier.classifier
+    sigma: Final = SmoothedClassifier.sigma
+    alpha: Final = SmoothedClassifier.alpha
+    n: Final = SmoothedClassifier.n
+    n0: Final = SmoothedClassifier.n0
+    batch_size: Final = SmoothedClassifier.batch_size
+    input_shape: Final = SmoothedClassifier.input_shape
+    clip_values: Final = SmoothedClassifier.clip_values
+    preprocessing: Final = SmoothedClassifier.preprocessing
+    nb_classes: Final = SmoothedClassifier.nb_classes
 
-    predict = SmoothedClassifier.predict
-    certify = SmoothedClassifier.certify
-    certify_radius = SmoothedClassifier.certify_radius
+    predict: Final = SmoothedClassifier.predict
+    certify: Final = SmoothedClassifier.certify
+    certify_radius: Final = SmoothedClassifier.certify_radius
 
     def compute_loss(
         self: _HasGradients, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none", *,
@@ -608,25 +608,25 @@ class TrainableDifferentiableSmoothedClassifier:
         self._training = NoisyTraining(smoothing, model)
         self._gradients = NoisyGradients(smoothing, model)
 
-    classifier = SmoothedClassifier.classifier
-    sigma = SmoothedClassifier.sigma
-    alpha = SmoothedClassifier.alpha
-    n = SmoothedClassifier.n
-    n0 = SmoothedClassifier.n0
-    batch_size = SmoothedClassifier.batch_size
-    input_shape = SmoothedClassifier.input_shape
-    clip_values = SmoothedClassifier.clip_values
-    preprocessing = SmoothedClassifier.preprocessing
-    nb_classes = SmoothedClassifier.nb_classes
+    classifier: Final = SmoothedClassifier.classifier
+    sigma: Final = SmoothedClassifier.sigma
+    alpha: Final = SmoothedClassifier.alpha
+    n: Final = SmoothedClassifier.n
+    n0: Final = SmoothedClassifier.n0
+    batch_size: Final = SmoothedClassifier.batch_size
+    input_shape: Final = SmoothedClassifier.input_shape
+    clip_values: Final = SmoothedClassifier.clip_values
+    preprocessing: Final = SmoothedClassifier.preprocessing
+    nb_classes: Final = SmoothedClassifier.nb_classes
 
-    predict = SmoothedClassifier.predict
-    certify = SmoothedClassifier.certify
-    certify_radius = SmoothedClassifier.certify_radius
+    predict: Final = SmoothedClassifier.predict
+    certify: Final = SmoothedClassifier.certify
+    certify_radius: Final = SmoothedClassifier.certify_radius
 
-    fit = TrainableSmoothedClassifier.fit
-    fit_generator = TrainableSmoothedClassifier.fit_generator
-    compute_loss = DifferentiableSmoothedClassifier.compute_loss
-    loss_gradient = DifferentiableSmoothedClassifier.loss_gradient
+    fit: Final = TrainableSmoothedClassifier.fit
+    fit_generator: Final = TrainableSmoothedClassifier.fit_generator
+    compute_loss: Final = DifferentiableSmoothedClassifier.compute_loss
+    loss_gradient: Final = DifferentiableSmoothedClassifier.loss_gradient
 
     def __repr__(self) -> str:
         return _repr(self, self._smoothing)

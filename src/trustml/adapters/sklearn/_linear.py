@@ -4,7 +4,7 @@ analytic loss and class gradients."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -96,14 +96,14 @@ class SklearnLinearClassifier:
         self._core: SklearnCore = core
 
     # Members shared with every scikit-learn adapter (see SklearnClassifier).
-    __repr__ = SklearnClassifier.__repr__
-    model = SklearnClassifier.model
-    input_shape = SklearnClassifier.input_shape
-    clip_values = SklearnClassifier.clip_values
-    preprocessing = SklearnClassifier.preprocessing
-    nb_classes = SklearnClassifier.nb_classes
-    predict = SklearnClassifier.predict
-    fit_generator = SklearnClassifier.fit_generator
+    __repr__: Final = SklearnClassifier.__repr__
+    model: Final = SklearnClassifier.model
+    input_shape: Final = SklearnClassifier.input_shape
+    clip_values: Final = SklearnClassifier.clip_values
+    preprocessing: Final = SklearnClassifier.preprocessing
+    nb_classes: Final = SklearnClassifier.nb_classes
+    predict: Final = SklearnClassifier.predict
+    fit_generator: Final = SklearnClassifier.fit_generator
 
     # ----------------------------------------------------------------- Fittable
     def fit(

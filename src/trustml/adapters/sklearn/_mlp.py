@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, cast, overload
+from typing import Any, Final, Literal, cast, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -85,12 +85,12 @@ class SklearnMLPClassifier:
         self._transforms: dict[str, ActivationTransform] = {}
 
     # Members shared with every scikit-learn adapter (see SklearnClassifier).
-    __repr__ = SklearnClassifier.__repr__
-    model = SklearnClassifier.model
-    input_shape = SklearnClassifier.input_shape
-    clip_values = SklearnClassifier.clip_values
-    preprocessing = SklearnClassifier.preprocessing
-    nb_classes = SklearnClassifier.nb_classes
+    __repr__: Final = SklearnClassifier.__repr__
+    model: Final = SklearnClassifier.model
+    input_shape: Final = SklearnClassifier.input_shape
+    clip_values: Final = SklearnClassifier.clip_values
+    preprocessing: Final = SklearnClassifier.preprocessing
+    nb_classes: Final = SklearnClassifier.nb_classes
 
     def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:
         """``model.predict_proba`` then the postprocessing defences: ``(N, nb_classes)``

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -93,15 +93,15 @@ class SklearnTreeClassifier:
         self._core: SklearnCore = core
 
     # Members shared with every scikit-learn adapter (see SklearnClassifier).
-    __repr__ = SklearnClassifier.__repr__
-    model = SklearnClassifier.model
-    input_shape = SklearnClassifier.input_shape
-    clip_values = SklearnClassifier.clip_values
-    preprocessing = SklearnClassifier.preprocessing
-    nb_classes = SklearnClassifier.nb_classes
-    predict = SklearnClassifier.predict
-    fit = SklearnClassifier.fit
-    fit_generator = SklearnClassifier.fit_generator
+    __repr__: Final = SklearnClassifier.__repr__
+    model: Final = SklearnClassifier.model
+    input_shape: Final = SklearnClassifier.input_shape
+    clip_values: Final = SklearnClassifier.clip_values
+    preprocessing: Final = SklearnClassifier.preprocessing
+    nb_classes: Final = SklearnClassifier.nb_classes
+    predict: Final = SklearnClassifier.predict
+    fit: Final = SklearnClassifier.fit
+    fit_generator: Final = SklearnClassifier.fit_generator
 
     # ----------------------------------------------------------------- DecisionTrees
     def get_trees(self) -> list[Tree]:
