@@ -3,14 +3,19 @@
 Sessions
 --------
 core     numpy + scipy only: importing trustml stays light, missing extras raise the right error.
-typing   mypy --strict over src, stubs, tests/typing and conformance/examples.
+typing   mypy --strict over src, stubs, tests/typing and conformance/examples; mypy on the
+         getting-started example outside the tree, with the `typing` extra's stub packages.
 tests    scikit-learn, PyTorch (CPU), TensorFlow (CPU) / Keras 3: every test but MXNet's.
-mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on numpy 1.23.
+mxnet    its own environment (numpy < 1.24, mxnet 1.9.1): the MXNet adapter, and trustml on
+         numpy 1.23.
 docs     the documentation site, built with warnings as errors.
-dist     the sdist and wheel, built and checked, then the wheel installed outside the tree and tested.
+dist     the sdist and wheel, built and checked, then the wheel installed outside the tree and
+         tested.
 art      IBM's Adversarial Robustness Toolbox beside scikit-learn, PyTorch and TensorFlow: the
          trustml.interop.art bridge both ways (constraints/art.txt).
 art_mxnet  ART 1.20.1 in the MXNet environment (numpy 1.23): ART's attacks on the MXNet adapter.
+lint     ruff (the rules and line length of [tool.ruff] in pyproject.toml) over the whole tree, and
+         pyright's type completeness of the installed package (`--verifytypes`), which must be 100%.
 """
 
 from __future__ import annotations
@@ -23,12 +28,27 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["core", "typing", "tests", "mxnet", "docs", "dist", "art", "art_mxnet"]
+nox.options.sessions = [
+    "lint", "core", "typing", "tests", "mxnet", "docs", "dist", "art", "art_mxnet",
+]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
 CPU = ("-c", "constraints/cpu.txt")
 TEST_TOOLS = ("pytest>=7.4", "hypothesis>=6.90")
+DOCS_PAGE = "tests/docs/test_docs_snippets.py::test_page_runs"  # a page's blocks, for the sessions
+# whose frameworks the `tests` session lacks (MXNet, ART)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, and pyright's type completeness of the public API (fails under 100%)."""
+    # pytest: the conformance kit's pytest plugin subclasses pytest.Item
+    session.install("-c", "constraints/lint.txt", ".", "ruff", "pyright[nodejs]", *TEST_TOOLS)
+    session.run("ruff", "check", ".")
+    # run outside the tree, so that pyright reads the installed package, not src/
+    session.chdir(tempfile.mkdtemp(prefix="trustml-lint-"))
+    session.run("pyright", "--verifytypes", "trustml", "--ignoreexternal")
 
 
 @nox.session
@@ -40,9 +60,12 @@ def core(session: nox.Session) -> None:
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    """mypy --strict (configured in pyproject.toml)."""
+    """mypy --strict (configured in pyproject.toml), then the promise of docs/getting-started.md
+    as a user gets it: the installed package and the `typing` extra, from outside the tree."""
     session.install(*CPU, "-e", ".[dev,torch]", "matplotlib", "tqdm", "types-tqdm")
     session.run("mypy", *session.posargs)
+    session.install(*CPU, ".[typing]")  # a regular install replaces the editable one
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/typecheck")
 
 
 @nox.session
@@ -60,13 +83,15 @@ def mxnet(session: nox.Session) -> None:
     """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
     session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
     session.run("pytest", "-q", "tests/mxnet", "tests/core", "tests/conformance",
-                "tests/ood/test_ood_weights_rescale.py", *session.posargs)
+                "tests/ood/test_ood_weights_rescale.py", f"{DOCS_PAGE}[docs/adapters/mxnet.md]",
+                *session.posargs)
 
 
 @nox.session
 def docs(session: nox.Session) -> None:
     """mkdocs build --strict (the API reference is read from the sources; no framework needed)."""
-    session.install(".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26", "ruff")
+    session.install(".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
+                    "ruff")
     session.run("mkdocs", "build", "--strict", "--site-dir", "site",
                 env={"NO_MKDOCS_2_WARNING": "1"})
 
@@ -104,7 +129,8 @@ def dist(session: nox.Session) -> None:
         shutil.copytree("tests/core", out / "tests_core")
         session.chdir(out)
         session.run(py, "-c", "import sys, trustml; assert 'src' not in trustml.__file__; "
-                    "heavy = {'torch', 'tensorflow', 'sklearn', 'mxnet', 'scipy'} & set(sys.modules); "
+                    "heavy = {'torch', 'tensorflow', 'sklearn', 'mxnet', 'scipy'} "
+                    "& set(sys.modules); "
                     "assert not heavy, heavy; print('trustml', trustml.__version__, 'from', "
                     "trustml.__file__)", external=True)
         session.run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests_core",
@@ -118,7 +144,8 @@ def art(session: nox.Session) -> None:
     """The ART bridge (trustml.interop.art) with ART 1.20.1, scikit-learn, PyTorch and Keras 3."""
     session.install("-c", "constraints/art.txt", ".[art,sklearn,torch,tensorflow]", *TEST_TOOLS)
     session.run(
-        "pytest", "-q", "tests/interop", "tests/core", *session.posargs,
+        "pytest", "-q", "tests/interop", "tests/core", f"{DOCS_PAGE}[docs/interop-art.md]",
+        *session.posargs,
         env={"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""},
     )
 

@@ -18,7 +18,8 @@ gpu_check.sh`` runs it on a GPU machine; ``--device cpu --quick`` is a dry run a
    0.75 of each (sigma 0.25, alpha 0.001, n = 10,000 on the 450 test digits).
 
 Times are wall-clock medians with ``torch.cuda.synchronize()`` around each call; every ratio
-compares two measurements of the same run. Results: ``DIR/gpu_results.json`` and ``DIR/gpu_results.md``.
+compares two measurements of the same run. Results: ``DIR/gpu_results.json`` and
+``DIR/gpu_results.md``.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def seconds_per_input(device: torch.device, depth: int, n: int, repeats: int) ->
         clf = PyTorchClassifier(net, nn.CrossEntropyLoss(), SHAPE, CLASSES, device=device,
                                 noisy_count_autocast=autocast)
         smoothed = RandomizedSmoothing(clf, sigma=0.25, alpha=0.001)
-        t = _median({"c": lambda: smoothed.certify(x, n=n, n0=100, batch_size=1000, seed=0)},
+        t = _median({"c": lambda s=smoothed: s.certify(x, n=n, n0=100, batch_size=1000, seed=0)},
                     device, repeats, warmup=1)
         out[f"resnet{depth}.s_per_input_n{n}.{autocast or 'float32'}"] = t["c"]
     return out
@@ -220,8 +221,9 @@ def mixed_precision_digits(device: torch.device, n: int, repeats: int) -> dict[s
         for r, a in zip(radii_grid, acc):
             out[f"digits_cnn.{tag}.certified_accuracy@{r}"] = float(a)
         draws = xs[:50]
-        t = _median({"c": lambda: clf.count_noisy_predictions(draws, 0.25, n, batch_size=10_000,
-                                                                 seed=0)}, device, repeats, 1)
+        t = _median({"c": lambda d=draws: clf.count_noisy_predictions(d, 0.25, n,
+                                                                     batch_size=10_000, seed=0)},
+                    device, repeats, 1)
         out[f"digits_cnn.{tag}.draws_per_s"] = draws.shape[0] * n / t["c"]
     for tag in ("bfloat16", "float16"):
         out[f"digits_cnn.{tag}.throughput_gain"] = (out[f"digits_cnn.{tag}.draws_per_s"]

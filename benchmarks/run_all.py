@@ -5,9 +5,9 @@ Usage (from the repository root, in an environment with the extras installed)::
     python benchmarks/run_all.py            # every bench_*.py whose framework is importable
     python benchmarks/run_all.py torch      # only the named ones
 
-Each ``benchmarks/bench_<name>.py`` exposes ``main() -> dict[str, float]``: ratios of trustml over the
-raw framework (lower is better for time ratios; throughput ratios say so in their key) and, where
-ART is installed, ART's figure beside ours. Nothing here is a test: figures are reported, not
+Each ``benchmarks/bench_<name>.py`` exposes ``main() -> dict[str, float]``: ratios of trustml over
+the raw framework (lower is better for time ratios; throughput ratios say so in their key) and,
+where ART is installed, ART's figure beside ours. Nothing here is a test: figures are reported, not
 asserted.
 """
 

@@ -2,8 +2,8 @@
 
 Each entry names the modules it needs (the report covers those importable in the current
 environment), a zero-argument factory returning a small, seeded object with non-trivial
-standardisation, and a function of the built object returning the checks it is expected to fail with the reason
-(empty: none).
+standardisation, and a function of the built object returning the checks it is expected to fail with
+the reason (empty: none).
 ``trustml check conformance/factories.py:sklearn_logistic`` runs the kit on one of them.
 """
 

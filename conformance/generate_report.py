@@ -70,7 +70,8 @@ def render(columns: dict[str, Column], notes: dict[str, list[str]],
     out = [
         "# Conformance report",
         "",
-        "The conformance kit (`trustml.conformance.check_estimator`, seed 0) run over every shipped",
+        "The conformance kit (`trustml.conformance.check_estimator`, seed 0) run over every "
+        "shipped",
         "adapter and the example third-party adapters of `conformance/examples/`, built by",
         "`conformance/factories.py`. Regenerate with `python conformance/generate_report.py` (in",
         "the main environment, then in the MXNet one); it is checked to be up to date by",

@@ -14,14 +14,15 @@ Models, trained per seed with Adam on the fit part:
 
 - a PyTorch CNN (two 3x3 convolutions, 16 and 32 channels, ReLU and 2x2 max-pooling after each, a
   64-unit ReLU hidden layer, 5 logits), 30 epochs, wrapped by ``PyTorchClassifier``;
-- a Keras MLP (128 and 64 ReLU units, 5 logits), 60 epochs (Adam at its default rate), wrapped by ``KerasClassifier``.
+- a Keras MLP (128 and 64 ReLU units, 5 logits), 60 epochs (Adam at its default rate), wrapped by
+``KerasClassifier``.
 
 Detectors: every one of ``trustml.ood`` at its defaults (oodeel's), with the feature-based ones on
 the penultimate layer (the 64-unit hidden layer); DKNN with ``nearest=10`` (its default 50 is large
 for a 540-sample fit set); ODIN with ``eps=0.002`` on inputs in [0, 1]; Mahalanobis and RMDS
 without input perturbation; plus Energy with ReAct (``use_react=True``, 0.9 quantile) where the
-adapter has the ActivationTransforms capability, and Energy with ASH and with SCALE (oodeel's default
-percentiles, 0.90 and 0.85). Outputs: the Markdown table on stdout and in
+adapter has the ActivationTransforms capability, and Energy with ASH and with SCALE (oodeel's
+default percentiles, 0.90 and 0.85). Outputs: the Markdown table on stdout and in
 ``docs/ood_digits_table.md``, ``docs/img/ood_roc_digits.png`` and
 ``docs/img/ood_hist_digits.png`` (first seed).
 """

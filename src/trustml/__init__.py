@@ -50,51 +50,63 @@ _LAZY: dict[str, str] = {
     "FunctionPreprocessor": "trustml.preprocessing",
     # activation transforms
     "ActivationTransform": "trustml.activations",
+    # type aliases used across the public signatures
+    "ClipValues": "trustml.validation",
+    "ClipValuesLike": "trustml.validation",
+    "Reduction": "trustml.protocols",
+    "SeedLike": "trustml.rng",
+    "Tree": "trustml.trees",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
-    from trustml.activations import ActivationTransform
+    # explicit re-exports (`X as X`): mypy --strict accepts `from trustml import X` only for these
+    from trustml.activations import ActivationTransform as ActivationTransform
     from trustml.errors import (
-        CapabilityError,
-        CounterfactualNotFoundError,
-        DeviceError,
-        InputShapeError,
-        InputValueError,
-        LabelError,
-        MissingDependencyError,
-        NotFittedError,
-        ParameterError,
-        ParameterTypeError,
-        TrustMLError,
-        UnsupportedModelError,
+        CapabilityError as CapabilityError,
+        CounterfactualNotFoundError as CounterfactualNotFoundError,
+        DeviceError as DeviceError,
+        InputShapeError as InputShapeError,
+        InputValueError as InputValueError,
+        LabelError as LabelError,
+        MissingDependencyError as MissingDependencyError,
+        NotFittedError as NotFittedError,
+        ParameterError as ParameterError,
+        ParameterTypeError as ParameterTypeError,
+        TrustMLError as TrustMLError,
+        UnsupportedModelError as UnsupportedModelError,
     )
     from trustml.preprocessing import (
-        FunctionPreprocessor,
-        Postprocessor,
-        PreprocessingChain,
-        Preprocessor,
-        Standardisation,
+        FunctionPreprocessor as FunctionPreprocessor,
+        Postprocessor as Postprocessor,
+        PreprocessingChain as PreprocessingChain,
+        Preprocessor as Preprocessor,
+        Standardisation as Standardisation,
     )
     from trustml.protocols import (
-        ActivationTransforms,
-        Certifier,
-        ClassGradients,
-        Classifier,
-        Clonable,
-        DecisionTrees,
-        Estimator,
-        Fittable,
-        FittableClassifier,
-        LossGradients,
-        MultiLayerActivations,
-        NeuralNetwork,
-        NeuralNetworkClassifier,
-        NoisyCounter,
-        WhiteBoxClassifier,
-        require,
+        ActivationTransforms as ActivationTransforms,
+        Certifier as Certifier,
+        ClassGradients as ClassGradients,
+        Classifier as Classifier,
+        Clonable as Clonable,
+        DecisionTrees as DecisionTrees,
+        Estimator as Estimator,
+        Fittable as Fittable,
+        FittableClassifier as FittableClassifier,
+        LossGradients as LossGradients,
+        MultiLayerActivations as MultiLayerActivations,
+        NeuralNetwork as NeuralNetwork,
+        NeuralNetworkClassifier as NeuralNetworkClassifier,
+        NoisyCounter as NoisyCounter,
+        Reduction as Reduction,
+        WhiteBoxClassifier as WhiteBoxClassifier,
+        require as require,
     )
+    from trustml.rng import SeedLike as SeedLike
+    from trustml.trees import Tree as Tree
+    from trustml.validation import ClipValues as ClipValues
+    from trustml.validation import ClipValuesLike as ClipValuesLike
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,8 @@
 """The ``trustml`` command line: ``trustml demo``, ``trustml check``, ``trustml certify``.
 
-Each subcommand lives beside the code it drives and is imported only when it runs, so ``trustml
---help`` stays fast. A subcommand module provides ``add_arguments(parser)`` and ``run(args) -> int``.
+Each subcommand lives beside the code it drives and is imported only when it runs, so
+``trustml --help`` stays fast. A subcommand module provides ``add_arguments(parser)`` and
+``run(args) -> int``.
 """
 
 from __future__ import annotations

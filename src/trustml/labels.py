@@ -6,7 +6,8 @@ Every trustml method that takes labels accepts both formats:
   ``[0, nb_classes)``;
 - one-hot labels, shape ``(N, nb_classes)``, every row all zeros except a single one.
 
-Anything else raises :class:`~trustml.errors.LabelError` naming the parameter and the offending value.
+Anything else raises :class:`~trustml.errors.LabelError` naming the parameter and the offending
+value.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def to_index(
         if out_of_range.any():
             i = int(np.flatnonzero(out_of_range)[0])
             raise LabelError(
-                f"{name}: expected class indices in [0, {nb_classes}), got {arr[i].item()!r} at position {i}"
+                f"{name}: expected class indices in [0, {nb_classes}), got {arr[i].item()!r} "
+                f"at position {i}"
             )
     elif arr.ndim == 2:
         if arr.shape[1] != nb_classes:
@@ -98,8 +100,8 @@ def to_index(
         if not valid.all():
             i = int(np.flatnonzero(~valid)[0])
             raise LabelError(
-                f"{name}: expected one-hot rows (a single 1, zeros elsewhere), got {arr[i].tolist()!r} "
-                f"at row {i}"
+                f"{name}: expected one-hot rows (a single 1, zeros elsewhere), "
+                f"got {arr[i].tolist()!r} at row {i}"
             )
         idx = np.argmax(arr, axis=1).astype(np.int64)
     else:

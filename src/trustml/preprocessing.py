@@ -63,7 +63,8 @@ class Preprocessor(Protocol):
     def __call__(
         self, x: NDArray[Any], y: NDArray[Any] | None = None
     ) -> tuple[NDArray[Any], NDArray[Any] | None]:
-        """Return the defended ``(x, y)``: new arrays of the same shapes; never mutate the inputs."""
+        """Return the defended ``(x, y)``: new arrays of the same shapes; never mutate the
+        inputs."""
         ...
 
     def estimate_gradient(self, x: NDArray[Any], grad: NDArray[Any]) -> NDArray[Any]:
@@ -141,7 +142,9 @@ def _as_float_array(value: Any, name: str) -> NDArray[np.float64]:
     try:
         arr = np.array(value, dtype=np.float64, copy=True)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name}: expected a number or an array of numbers, got {value!r}") from None
+        raise ParameterError(
+            f"{name}: expected a number or an array of numbers, got {value!r}"
+        ) from None
     if not np.isfinite(arr).all():
         raise ParameterError(f"{name}: expected finite values, got {value!r}")
     return arr
@@ -151,9 +154,9 @@ def _as_float_array(value: Any, name: str) -> NDArray[np.float64]:
 class Standardisation:
     """Standardisation ``(x - subtrahend) / divisor`` of one input layout.
 
-    Build it with :meth:`create`. ``subtrahend`` and ``divisor`` are float64 arrays already shaped to
-    broadcast against a batch ``(N, *input_shape)`` (a per-channel vector becomes ``(C, 1, 1)`` for
-    channels-first images), read-only.
+    Build it with :meth:`create`. ``subtrahend`` and ``divisor`` are float64 arrays already shaped
+    to broadcast against a batch ``(N, *input_shape)`` (a per-channel vector becomes ``(C, 1, 1)``
+    for channels-first images), read-only.
     """
 
     subtrahend: NDArray[np.float64]
@@ -256,7 +259,8 @@ PreprocessingLike = Union[tuple[ArrayLike, ArrayLike], Standardisation, None]
 
 
 class PreprocessingChain:
-    """Defences, standardisation and postprocessing defences of one adapter (composed, not inherited).
+    """Defences, standardisation and postprocessing defences of one adapter (composed, not
+    inherited).
 
     Parameters
     ----------
@@ -312,7 +316,8 @@ class PreprocessingChain:
     def defend(
         self, x: NDArray[Any], y: NDArray[Any] | None = None, *, fit: bool = False
     ) -> tuple[NDArray[Any], NDArray[Any] | None]:
-        """Apply the defences whose ``apply_fit`` (``fit=True``) or ``apply_predict`` flag is set."""
+        """Apply the defences whose ``apply_fit`` (``fit=True``) or ``apply_predict`` flag is
+        set."""
         for defence in self.defences:
             if defence.apply_fit if fit else defence.apply_predict:
                 x, y = defence(x, y)

@@ -34,6 +34,7 @@ from trustml.errors import CapabilityError
 from trustml.preprocessing import Standardisation
 from trustml.rng import SeedLike
 from trustml.trees import Tree
+from trustml.validation import ClipValues
 
 __all__ = [
     "ActivationTransforms",
@@ -69,7 +70,7 @@ class Estimator(Protocol):
         ...
 
     @property
-    def clip_values(self) -> tuple[NDArray[np.float32], NDArray[np.float32]] | None:
+    def clip_values(self) -> ClipValues | None:
         """Valid input range ``(min, max)``, float32 arrays broadcastable to ``input_shape``, or
         None. Describes the domain; never applied silently."""
         ...
@@ -147,7 +148,8 @@ class Clonable(Protocol):
     """
 
     def clone_for_refitting(self) -> Any:
-        """A new estimator of the same class, untrained (re-initialised weights), sharing nothing."""
+        """A new estimator of the same class, untrained (re-initialised weights), sharing
+        nothing."""
         ...
 
 
@@ -155,7 +157,9 @@ class Clonable(Protocol):
 class LossGradients(Protocol):
     """Per-sample loss and its input gradient."""
 
-    def compute_loss(self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none") -> NDArray[Any]:
+    def compute_loss(
+        self, x: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
+    ) -> NDArray[Any]:
         """Loss of each sample.
 
         Returns
@@ -420,4 +424,4 @@ def require(obj: object, protocol: Callable[..., P], name: str = "estimator") ->
             f"{name}: expected an object with the {protocol.__name__} capability, got "
             f"{type(obj).__name__}, which lacks {', '.join(missing)}"
         )
-    return obj  # type: ignore[return-value]
+    return obj  # type: ignore[return-value]  # its members were checked just above

@@ -4,8 +4,8 @@ Policies (the contract every shipped adapter follows):
 
 - ``x`` must have shape ``(N, *input_shape)``; ``N = 0`` is allowed and gives empty outputs.
 - ``x`` must be real-valued numeric (bool, int or float); it is converted to the working float dtype
-  in a new array, so read-only, non-contiguous and integer inputs are accepted and the caller's array
-  is never mutated.
+  in a new array, so read-only, non-contiguous and integer inputs are accepted and the caller's
+  array is never mutated.
 - NaN and +/-inf are rejected with :class:`~trustml.errors.InputValueError`: no model output or
   gradient is meaningful for them, and silently propagating them hides bugs upstream.
 - ``clip_values`` (the valid input range) are validated, stored, and never applied silently.
@@ -22,6 +22,7 @@ from trustml.errors import InputShapeError, InputValueError, ParameterError, Par
 
 __all__ = [
     "ClipValues",
+    "ClipValuesLike",
     "check_batch",
     "check_batch_size",
     "check_clip_values",
@@ -34,7 +35,12 @@ __all__ = [
 ]
 
 ClipValues = tuple[NDArray[np.float32], NDArray[np.float32]]
-"""``(min, max)`` float32 arrays, each broadcastable to ``input_shape``."""
+"""``(min, max)`` float32 arrays, each broadcastable to ``input_shape``: an estimator's
+``clip_values`` once checked."""
+
+ClipValuesLike = tuple[ArrayLike, ArrayLike]
+"""``(min, max)`` as a constructor takes them: numbers or arrays, each broadcastable to
+``input_shape`` (see :func:`check_clip_values`)."""
 
 
 def format_shape(input_shape: tuple[int, ...]) -> str:

@@ -3,7 +3,7 @@ from mxnet import autograd as autograd
 from mxnet import base as base
 from mxnet import context as context
 from mxnet import gluon as gluon
-from mxnet import initializer as init
+from mxnet import initializer as init  # noqa: F401 (mxnet exports this alias)
 from mxnet import initializer as initializer
 from mxnet import random as random
 from mxnet import ndarray as nd  # noqa: F401 (mxnet exports this alias)

@@ -1,7 +1,6 @@
 # Shared shape of the fitted classifiers trustml reads (private to these stubs).
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 from typing_extensions import Self
 

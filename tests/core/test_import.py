@@ -37,17 +37,31 @@ def test_import_is_light(code: str) -> None:
 
 
 def test_lazy_exports_resolve_to_their_modules() -> None:
+    import importlib
+
     import trustml
-    from trustml import activations, errors, preprocessing, protocols
 
     for name in trustml.__all__:
         if name == "__version__":
             continue
         value = getattr(trustml, name)
-        module = {"trustml.errors": errors, "trustml.protocols": protocols,
-                  "trustml.preprocessing": preprocessing,
-                  "trustml.activations": activations}[value.__module__]
+        module = importlib.import_module(trustml._LAZY[name])
         assert getattr(module, name) is value
+        # classes and functions are defined where _LAZY says (type aliases have no __module__ of
+        # their own)
+        if name not in ("ClipValues", "ClipValuesLike", "Reduction", "SeedLike"):
+            assert value.__module__ == module.__name__, name
+
+
+def test_type_aliases_are_exported_once() -> None:
+    import trustml
+    from trustml import protocols, rng, trees, validation
+
+    assert trustml.ClipValues is validation.ClipValues
+    assert trustml.ClipValuesLike is validation.ClipValuesLike
+    assert trustml.Reduction is protocols.Reduction
+    assert trustml.SeedLike is rng.SeedLike
+    assert trustml.Tree is trees.Tree
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:

@@ -35,7 +35,8 @@ def test_per_channel_layout_channels_first_and_last() -> None:
 def test_full_shape_and_feature_vectors() -> None:
     s = Standardisation.create(np.ones((4, 5)), 1.0, input_shape=(3, 4, 5), channels_first=True)
     assert s.subtrahend.shape == (1, 4, 5)
-    f = Standardisation.create(np.arange(6.0), np.ones(6) * 3, input_shape=(6,), channels_first=False)
+    f = Standardisation.create(np.arange(6.0), np.ones(6) * 3, input_shape=(6,),
+                               channels_first=False)
     np.testing.assert_allclose(f.apply(np.zeros((1, 6))), -np.arange(6.0)[None] / 3)
 
 
@@ -68,7 +69,8 @@ def test_identity_and_inverse() -> None:
     x = np.ones((2, 3), dtype=np.float32)
     out = ident.apply(x)
     assert out is not x and out.dtype == np.float32
-    s = Standardisation.create([1.0, 2.0, 3.0], [2.0, 4.0, 8.0], input_shape=(3,), channels_first=False)
+    s = Standardisation.create([1.0, 2.0, 3.0], [2.0, 4.0, 8.0], input_shape=(3,),
+                               channels_first=False)
     assert not s.is_identity
     np.testing.assert_allclose(s.inverse(s.apply(x)), x, rtol=1e-6)
     assert s.apply(x).dtype == np.float32
@@ -118,8 +120,11 @@ def test_bpda_is_the_default_gradient() -> None:
     sub=hnp.arrays(np.float64, 2, elements=st.floats(-1, 1)),
     div=hnp.arrays(np.float64, 2, elements=st.floats(0.2, 3)),
 )
-def test_chain_gradient_matches_finite_differences(x: np.ndarray, sub: np.ndarray, div: np.ndarray) -> None:
-    """pullback(g) equals the finite-difference gradient of <g, chain(x)> through a smooth defence."""
+def test_chain_gradient_matches_finite_differences(
+    x: np.ndarray, sub: np.ndarray, div: np.ndarray
+) -> None:
+    """pullback(g) equals the finite-difference gradient of <g, chain(x)> through a smooth
+    defence."""
     defence = FunctionPreprocessor(np.tanh, lambda x, g: g * (1 - np.tanh(x) ** 2))
     chain = PreprocessingChain((sub, div), input_shape=(2, 4), channels_first=True,
                                preprocessing_defences=[defence])
@@ -164,7 +169,8 @@ def test_postprocessing() -> None:
 
 def test_protocol_checks() -> None:
     assert isinstance(FunctionPreprocessor(np.abs), Preprocessor)
-    with pytest.raises(ParameterTypeError, match=r"preprocessing_defences\[0\]: expected a Preprocessor"):
+    with pytest.raises(ParameterTypeError,
+                       match=r"preprocessing_defences\[0\]: expected a Preprocessor"):
         PreprocessingChain(None, input_shape=(2,), channels_first=False,
                            preprocessing_defences=[np.abs])  # type: ignore[list-item]
     with pytest.raises(ParameterTypeError, match="preprocessing_defences: expected"):

@@ -45,7 +45,9 @@ def test_require_names_missing_members() -> None:
     with pytest.raises(CapabilityError) as info:
         require(_Thresholder(), WhiteBoxClassifier, name="classifier")
     message = str(info.value)
-    assert message.startswith("classifier: expected an object with the WhiteBoxClassifier capability")
+    assert message.startswith(
+        "classifier: expected an object with the WhiteBoxClassifier capability"
+    )
     assert "class_gradient, compute_loss, loss_gradient" in message
     assert isinstance(info.value, TypeError)
     assert missing_members(_Thresholder(), WhiteBoxClassifier) == [

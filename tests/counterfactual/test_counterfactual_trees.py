@@ -46,7 +46,8 @@ def _project(x0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     casts inputs to float32 before comparing)."""
     lo_closed = np.where(np.isinf(lo), lo, np.nextafter(lo.astype(np.float32), np.float32(np.inf)))
     hi_closed = np.where(np.isinf(hi), hi, hi.astype(np.float32).astype(np.float64))
-    hi_closed = np.where(hi_closed > hi, np.nextafter(hi_closed.astype(np.float32), -np.inf), hi_closed)
+    hi_closed = np.where(hi_closed > hi, np.nextafter(hi_closed.astype(np.float32), -np.inf),
+                         hi_closed)
     return np.clip(x0, lo_closed.astype(np.float64), hi_closed.astype(np.float64))
 
 

@@ -1,7 +1,8 @@
 """to_art over trustml's MXNet adapter: ART's FGSM and PGD run on it (ART 1.20 has no MXNet
 estimator of its own any more, so FGSM is checked against its closed form
-``clip(x + eps * sign(loss_gradient))`` and PGD against the loss it must raise). Runs where mxnet imports (numpy < 1.24) and ART is
-installed: a side environment beside the `mxnet` session's pins (see docs/interop-art.md)."""
+``clip(x + eps * sign(loss_gradient))`` and PGD against the loss it must raise). Runs where mxnet
+imports (numpy < 1.24) and ART is installed: a side environment beside the `mxnet` session's pins
+(see docs/interop-art.md)."""
 
 from __future__ import annotations
 

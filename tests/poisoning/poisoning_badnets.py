@@ -88,8 +88,8 @@ def torch_cnn(data: Digits, seed: int, epochs: int = 30) -> Any:
 
 
 def keras_mlp(data: Digits, seed: int, epochs: int = 40) -> Any:
-    """A Keras MLP (Flatten, Dense(64, relu), Dense(10) logits; L2 penalty 1e-4) as a KerasClassifier, inputs
-    ``(8, 8)``."""
+    """A Keras MLP (Flatten, Dense(64, relu), Dense(10) logits; L2 penalty 1e-4) as a
+    KerasClassifier, inputs ``(8, 8)``."""
     import keras
 
     from trustml.adapters.tensorflow import KerasClassifier
@@ -111,8 +111,8 @@ def keras_mlp(data: Digits, seed: int, epochs: int = 40) -> Any:
 
 
 def sklearn_mlp(data: Digits, seed: int) -> Any:
-    """scikit-learn's MLPClassifier (64 hidden units, L2 penalty 0.1) as a SklearnMLPClassifier, inputs
-    ``(8, 8)``; ``warm_start`` so that unlearning fine-tunes instead of refitting."""
+    """scikit-learn's MLPClassifier (64 hidden units, L2 penalty 0.1) as a SklearnMLPClassifier,
+    inputs ``(8, 8)``; ``warm_start`` so that unlearning fine-tunes instead of refitting."""
     from sklearn.neural_network import MLPClassifier
 
     from trustml.adapters.sklearn import wrap

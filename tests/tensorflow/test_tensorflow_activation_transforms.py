@@ -1,7 +1,8 @@
-"""ActivationTransforms of KerasClassifier and TensorFlowV2Classifier, for Sequential, Functional and
-subclassed models: the numpy reference, the rest of the network applied by hand to the transformed
-value, finite differences, bit-identical removal, no retracing when a transform's values change,
-nothing left on the model, errors, and agreement with PyTorchClassifier on copied weights."""
+"""ActivationTransforms of KerasClassifier and TensorFlowV2Classifier, for Sequential, Functional
+and subclassed models: the numpy reference, the rest of the network applied by hand to the
+transformed value, finite differences, bit-identical removal, no retracing when a transform's values
+change, nothing left on the model, errors, and agreement with PyTorchClassifier on copied
+weights."""
 
 from __future__ import annotations
 
@@ -142,7 +143,8 @@ def test_gradients_match_finite_differences(float64: None) -> None:
         assert_allclose(acts, t.apply(raw), atol=1e-12)
         assert np.abs(np.abs(raw) - 0.3).min() > 1e-4 and np.abs(raw + 0.35).min() > 1e-4
         yy = np.repeat(y, 5)
-        fd = ((clf.compute_loss(plus, yy) - clf.compute_loss(minus, yy)) / (2 * eps)).reshape(x.shape)
+        fd = ((clf.compute_loss(plus, yy) - clf.compute_loss(minus, yy)) / (2 * eps))
+        fd = fd.reshape(x.shape)
         assert_allclose(clf.loss_gradient(x, y), fd, rtol=1e-5, atol=1e-8)
         rows = []  # predict returns float32: the outputs in float64 come from get_activations
         for k in range(3):

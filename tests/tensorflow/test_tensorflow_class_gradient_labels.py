@@ -1,5 +1,6 @@
 """class_gradient takes one-hot labels on every TensorFlow adapter, as on the others (this raised
-LabelError on KerasClassifier and TensorFlowV2Classifier before labels were handled in one place)."""
+LabelError on KerasClassifier and TensorFlowV2Classifier before labels were handled in one
+place)."""
 
 from __future__ import annotations
 

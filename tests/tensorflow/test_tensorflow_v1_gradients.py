@@ -86,7 +86,8 @@ def test_class_gradient_matches_finite_differences(defended: bool) -> None:
     out_plus = clf.get_activations(x + EPS * d, -1)
     out_minus = clf.get_activations(x - EPS * d, -1)
     fd = (out_plus - out_minus) / (2 * EPS)  # (N, K)
-    np.testing.assert_allclose((grads * d[:, None]).reshape(4, 4, -1).sum(axis=2), fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose((grads * d[:, None]).reshape(4, 4, -1).sum(axis=2), fd,
+                               rtol=1e-6, atol=1e-8)
 
 
 def test_class_gradient_label_forms() -> None:

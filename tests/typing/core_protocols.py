@@ -21,7 +21,8 @@ class BlackBox:
     def __init__(self) -> None:
         self.input_shape: tuple[int, ...] = (4,)
         self.clip_values: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None
-        self.preprocessing = Standardisation.create(0.0, 1.0, input_shape=(4,), channels_first=False)
+        self.preprocessing = Standardisation.create(0.0, 1.0, input_shape=(4,),
+                                                    channels_first=False)
         self.nb_classes = 3
 
     def predict(self, x: ArrayLike, batch_size: int = 128) -> NDArray[np.float32]:

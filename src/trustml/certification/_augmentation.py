@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -153,8 +153,8 @@ class NoisyGradients:
         for noisy in draws:
             loss = np.asarray(self._model.compute_loss(noisy, ys, reduction="none"))
             total = loss if total is None else total + loss
-        assert total is not None
-        per_sample: NDArray[Any] = total / self._smoothing.nb_gradient_samples
+        # nb_gradient_samples >= 1, so total is set
+        per_sample: NDArray[Any] = cast(NDArray[Any], total) / self._smoothing.nb_gradient_samples
         if reduction == "mean":
             if per_sample.size == 0:
                 return np.asarray(np.nan, dtype=per_sample.dtype)
@@ -170,8 +170,7 @@ class NoisyGradients:
         for noisy in draws:
             grad = np.asarray(self._model.loss_gradient(noisy, ys))
             total = grad if total is None else total + grad
-        assert total is not None
-        out: NDArray[Any] = total / self._smoothing.nb_gradient_samples
+        out: NDArray[Any] = cast(NDArray[Any], total) / self._smoothing.nb_gradient_samples
         return out
 
 

@@ -8,10 +8,11 @@ Two procedures share the block loop:
   :mod:`~trustml.certification._confidence_sequences` (most of ``alpha`` spent at ``n_max``),
   and a futility rule that gives a radius up once an optimistic rate on the remaining draws
   could not lift the final lower bound to its threshold (:func:`_futility_ceiling`); an input
-  stops drawing once every radius of the grid is decided. Approach of Voráček, "Treatment of Statistical Estimation Problems in
-  Randomized Smoothing for Adversarial Robustness", 2024 (arXiv 2406.17830), and of Cullen,
-  Montague, Rubinstein, "Halt Fast! Early Stopping for Certified Robustness", 2026 (there with
-  E-processes; here with a union bound over a geometric schedule, simpler and exact).
+  stops drawing once every radius of the grid is decided. Approach of Voráček, "Treatment of
+  Statistical Estimation Problems in Randomized Smoothing for Adversarial Robustness", 2024 (arXiv
+  2406.17830), and of Cullen, Montague, Rubinstein, "Halt Fast! Early Stopping for Certified
+  Robustness", 2026 (there with E-processes; here with a union bound over a geometric schedule,
+  simpler and exact).
 - :func:`certify_in_blocks`: Cohen et al.'s fixed-n CERTIFY with its estimation draws in 32
   equal blocks, optionally curtailed: an input stops drawing once even ``nA`` successes on all its
   remaining draws would leave the Clopper-Pearson bound below 1/2, i.e. once CERTIFY can only

@@ -95,12 +95,12 @@ class Smoothing:
         capability: type = Classifier  # (a Protocol class is not a concrete type[P] for mypy)
         require(classifier, capability, "classifier")
         self.classifier: Classifier = classifier
-        self.sigma = check_sigma(sigma)
-        self.alpha = check_alpha(alpha)
-        self.n = check_count(n, "n")
-        self.n0 = check_count(n0, "n0")
-        self.batch_size = check_batch_size(batch_size)
-        self.nb_gradient_samples = check_count(nb_gradient_samples, "nb_gradient_samples")
+        self.sigma: float = check_sigma(sigma)
+        self.alpha: float = check_alpha(alpha)
+        self.n: int = check_count(n, "n")
+        self.n0: int = check_count(n0, "n0")
+        self.batch_size: int = check_batch_size(batch_size)
+        self.nb_gradient_samples: int = check_count(nb_gradient_samples, "nb_gradient_samples")
         as_generator(seed)  # validates the type
         self.seed: SeedLike = seed
 

@@ -6,11 +6,12 @@
         --alpha 0.001 --batch-size 1000 --seed 0 --out results.tsv [--plot curve.png]
 
 ``module:factory`` (importable from the current directory or ``sys.path``) or
-``path/to/file.py:factory`` names a function that takes no argument and returns a trustml Classifier (the base classifier); ``data.npz``
-holds ``x`` ``(N, *input_shape)`` and ``y`` (index or one-hot labels). One line per input is
-written to ``--out`` with the columns of Cohen et al.'s ``certify.py``: ``idx label predict radius
-correct time``; the certified accuracy on a grid of radii is printed, and ``--plot`` draws the
-certified-accuracy-versus-radius curve (extra ``plots``).
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml
+Classifier (the base classifier); ``data.npz`` holds ``x`` ``(N, *input_shape)`` and ``y``
+(index or one-hot labels). One line per input is written to ``--out`` with the columns of Cohen
+et al.'s ``certify.py``: ``idx label predict radius correct time``; the certified accuracy on a
+grid of radii is printed, and ``--plot`` draws the certified-accuracy-versus-radius curve (extra
+``plots``).
 
 All inputs are certified as one ``certify`` call with the seed ``--seed`` (an input's row depends
 only on the input and the seed). Each row is written, in input order, as soon as its input is

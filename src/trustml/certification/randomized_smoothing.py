@@ -135,7 +135,7 @@ class TrainableDifferentiableSmoothedClassifier(TrainingMembers, GradientMembers
 # LossGradients at run time and then gets the richer class), hence the ignores: the static type
 # is then a class with fewer members than the object has, never more.
 @overload
-def RandomizedSmoothing(  # type: ignore[overload-overlap]
+def RandomizedSmoothing(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     classifier: _FittableDifferentiableClassifier,
     sigma: float,
     *,
@@ -149,7 +149,7 @@ def RandomizedSmoothing(  # type: ignore[overload-overlap]
 
 
 @overload
-def RandomizedSmoothing(  # type: ignore[overload-overlap]
+def RandomizedSmoothing(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     classifier: _FittableClassifier,
     sigma: float,
     *,
@@ -163,7 +163,7 @@ def RandomizedSmoothing(  # type: ignore[overload-overlap]
 
 
 @overload
-def RandomizedSmoothing(  # type: ignore[overload-overlap]
+def RandomizedSmoothing(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     classifier: _DifferentiableClassifier,
     sigma: float,
     *,

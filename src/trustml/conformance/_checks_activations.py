@@ -39,15 +39,17 @@ def sampled_layers(names: list[str]) -> list[int]:
     return sorted({int(v) for v in np.rint(np.linspace(0, len(names) - 1, _MAX_LAYERS))})
 
 
-def activations(ctx: Context, x: Any, layer: int | str, batch_size: int | None = None) -> NDArray[Any]:
+def activations(
+    ctx: Context, x: Any, layer: int | str, batch_size: int | None = None
+) -> NDArray[Any]:
     est = ctx.estimator
     out = est.get_activations(x, layer) if batch_size is None else est.get_activations(
         x, layer, batch_size=batch_size)
     require_true(isinstance(out, np.ndarray), f"get_activations(layer={layer!r}): expected a numpy "
                  f"array, got {type(out).__name__}")
     require_true(out.ndim >= 1 and out.shape[0] == len(x),
-                 f"get_activations(layer={layer!r}): expected a leading batch axis of {len(x)}, got "
-                 f"shape {out.shape}")
+                 f"get_activations(layer={layer!r}): expected a leading batch axis of {len(x)}, "
+                 f"got shape {out.shape}")
     return np.asarray(out)
 
 

@@ -104,8 +104,8 @@ def check_abstain(ctx: Context) -> None:
         k = int((labels != -1).sum())
         p_value = float(binom.sf(k - 1, len(labels), _alpha(ctx)))
         require_true(p_value >= _SIGNIFICANCE, f"certify on the decision boundary (pA = 1/2, true "
-                     f"radius 0): {k} of {len(labels)} points certified, which a sound certifier at "
-                     f"alpha={_alpha(ctx):g} does with probability {p_value:.2g}; radii "
+                     f"radius 0): {k} of {len(labels)} points certified, which a sound certifier "
+                     f"at alpha={_alpha(ctx):g} does with probability {p_value:.2g}; radii "
                      f"{radii[labels != -1].tolist()}")
 
 
@@ -168,8 +168,8 @@ def check_sound(ctx: Context) -> None:
         trials += len(x)
     p_value = float(binom.sf(violations - 1, trials, alpha))
     require_true(p_value >= _SIGNIFICANCE, f"{violations} of {trials} certificates exceed the true "
-                 f"radius or name the wrong class; a sound certifier at alpha={alpha:g} does so this "
-                 f"often with probability {p_value:.2g}")
+                 f"radius or name the wrong class; a sound certifier at alpha={alpha:g} does so "
+                 f"this often with probability {p_value:.2g}")
 
 
 @check("certify_tight_reference", "Certifier")

@@ -73,7 +73,8 @@ def check_framework_mode(ctx: Context) -> None:
     x, y = _data(ctx)
     before = ctx.initial_state
     now = framework_state(ctx.estimator)
-    _compare(before, now, "an earlier call of the run (the state differs from when the run started)")
+    _compare(before, now,
+             "an earlier call of the run (the state differs from when the run started)")
     for name, call in member_calls(ctx, x, y):
         try:
             call()

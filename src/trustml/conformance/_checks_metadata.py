@@ -12,7 +12,8 @@ from trustml.preprocessing import Standardisation
 def check_input_shape(ctx: Context) -> None:
     """``input_shape`` is a non-empty tuple of positive Python ints, the same on every access."""
     shape = ctx.estimator.input_shape
-    require_true(isinstance(shape, tuple), f"input_shape: expected a tuple, got {type(shape).__name__}")
+    require_true(isinstance(shape, tuple),
+                 f"input_shape: expected a tuple, got {type(shape).__name__}")
     require_true(len(shape) > 0, "input_shape: expected a non-empty tuple, got ()")
     for d in shape:
         require_true(isinstance(d, int) and not isinstance(d, bool) and d > 0,

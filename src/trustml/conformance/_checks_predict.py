@@ -79,7 +79,8 @@ def check_empty_batch(ctx: Context) -> None:
     """N = 0 gives an empty ``(0, nb_classes)`` array."""
     out = predict(ctx, ctx.inputs()[:0])
     require_true(out.shape == (0, ctx.nb_classes),
-                 f"predict on an empty batch: expected shape (0, {ctx.nb_classes}), got {out.shape}")
+                 f"predict on an empty batch: expected shape (0, {ctx.nb_classes}), "
+                 f"got {out.shape}")
 
 
 @check("predict_wrong_shape", "Classifier")

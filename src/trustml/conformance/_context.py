@@ -80,12 +80,15 @@ class Context:
             try:
                 x_raw, y_raw = data
             except (TypeError, ValueError):
-                raise ParameterError(f"data: expected a pair (x, y), got {type(data).__name__}") from None
+                raise ParameterError(
+                    f"data: expected a pair (x, y), got {type(data).__name__}"
+                ) from None
             x = np.array(x_raw, copy=True)
             nb_classes = getattr(estimator, "nb_classes", None)
             y_arr = np.asarray(y_raw)
             if isinstance(nb_classes, (int, np.integer)) and not isinstance(nb_classes, bool):
-                y = to_index(y_arr, int(nb_classes), n=x.shape[0] if x.ndim else None, name="data[1]")
+                y = to_index(y_arr, int(nb_classes), n=x.shape[0] if x.ndim else None,
+                             name="data[1]")
             else:
                 y = np.asarray(y_arr, dtype=np.int64).reshape(-1)
             if x.ndim < 2 or x.shape[0] < 2 or y.shape[0] != x.shape[0]:
@@ -230,7 +233,9 @@ class Context:
         d /= norms.reshape(count, n, *([1] * len(self.input_shape)))
         return d * self.scale
 
-    def separable_problem(self, per_class: int = 8) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    def separable_problem(
+        self, per_class: int = 8
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         """A learnable problem: the user's data, else ``per_class`` samples around one random
         template per class (noise 5% of the input scale), within ``clip_values``."""
         if self.data is not None:

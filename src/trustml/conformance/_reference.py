@@ -46,10 +46,11 @@ class ReferenceLinearClassifier:
             raise ValueError(f"weights: expected a non-zero finite vector, got {weights!r}")
         w.setflags(write=False)
         self.weights = w
-        self.bias = float(bias)
+        self.bias: float = float(bias)
         self.recording = False
         self.seen: list[NDArray[np.float64]] = []
-        self._std = Standardisation.create(0.0, 1.0, input_shape=(w.shape[0],), channels_first=False)
+        self._std = Standardisation.create(0.0, 1.0, input_shape=(w.shape[0],),
+                                           channels_first=False)
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -17,7 +17,7 @@ failure`` (failed and listed in ``expected_failed_checks``); ``unexpected pass``
 passed: reported so the list can be pruned); ``skipped`` (the kit found the check not applicable,
 with the reason)."""
 
-_SYMBOL: dict[str, str] = {
+_SYMBOL: dict[Status, str] = {
     "passed": "pass",
     "failed": "**FAIL**",
     "expected failure": "xfail",
@@ -107,11 +107,12 @@ class ConformanceReport:
 
     def summary(self) -> str:
         """One line: how many checks ran, passed, failed, were skipped, ... and the total time."""
-        counts = {s: len(self.with_status(s)) for s in _SYMBOL}  # type: ignore[arg-type]
+        counts = {s: len(self.with_status(s)) for s in _SYMBOL}
         ran = len(self.results) - counts["skipped"]
         parts = [f"{self.estimator}: {ran} checks ran, {counts['skipped']} skipped"]
         parts += [f"{counts[s]} {s}" for s in ("passed", "failed", "expected failure",
-                                               "unexpected pass") if counts[s] or s != "unexpected pass"]
+                                               "unexpected pass")
+                  if counts[s] or s != "unexpected pass"]
         return ", ".join(parts) + f" ({self.duration_s:.2f} s)"
 
     def raise_for_failures(self, *, strict: bool = False) -> None:
@@ -123,7 +124,8 @@ class ConformanceReport:
         ConformanceError
             Listing each failing check id with its message.
         """
-        bad = self.with_status("failed", "unexpected pass") if strict else self.with_status("failed")
+        bad = (self.with_status("failed", "unexpected pass") if strict
+               else self.with_status("failed"))
         if bad:
             lines = [f"{self.estimator}: {len(bad)} conformance check(s) failed"]
             lines += [f"  {r.check_id} [{r.status}]: {r.message}" for r in bad]
@@ -131,7 +133,8 @@ class ConformanceReport:
 
     def to_markdown(self, *, durations: bool = True) -> str:
         """A Markdown table: check, capability, status, (duration,) message."""
-        head = "| check | capability | status |" + (" seconds |" if durations else "") + " message |"
+        head = ("| check | capability | status |" + (" seconds |" if durations else "")
+                + " message |")
         sep = "|---|---|---|" + ("---:|" if durations else "") + "---|"
         lines = [f"### {self.estimator}", "", self.summary() if durations else
                  f"capabilities: {', '.join(self.capabilities)}", "", head, sep]

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trustml._deps import require
+from trustml.validation import ClipValuesLike
 
 _st = require("hypothesis.strategies", "dev", purpose="trustml.conformance.strategies")
 _hnp = require("hypothesis.extra.numpy", "dev", purpose="trustml.conformance.strategies")
@@ -28,8 +29,9 @@ _hnp = require("hypothesis.extra.numpy", "dev", purpose="trustml.conformance.str
 __all__ = ["batch_sizes", "batches_for", "inputs", "labels"]
 
 
-def _bounds(input_shape: tuple[int, ...], clip_values: Any) -> tuple[NDArray[np.float64],
-                                                                      NDArray[np.float64]]:
+def _bounds(
+    input_shape: tuple[int, ...], clip_values: ClipValuesLike | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     if clip_values is None:
         lo = np.full(input_shape, -3.0)
         hi = np.full(input_shape, 3.0)
@@ -41,7 +43,7 @@ def _bounds(input_shape: tuple[int, ...], clip_values: Any) -> tuple[NDArray[np.
 
 def inputs(
     input_shape: tuple[int, ...],
-    clip_values: Any = None,
+    clip_values: ClipValuesLike | None = None,
     *,
     min_batch: int = 1,
     max_batch: int = 16,
@@ -51,7 +53,7 @@ def inputs(
     within ``clip_values`` (``[-3, 3]`` without them), in ``dtype`` (float32 by default)."""
     lo, hi = _bounds(tuple(input_shape), clip_values)
 
-    @_st.composite  # type: ignore[untyped-decorator]
+    @_st.composite  # type: ignore[untyped-decorator]  # hypothesis is optional, untyped here
     def build(draw: Any) -> NDArray[Any]:
         n = draw(_st.integers(min_batch, max_batch))
         u = draw(_hnp.arrays(np.float64, (n, *input_shape),
@@ -79,7 +81,7 @@ def batches_for(estimator: Any, *, min_batch: int = 1, max_batch: int = 16) -> A
     """Strategy of ``(x, y)`` for ``estimator``: inputs from its ``input_shape`` and
     ``clip_values``, index labels from its ``nb_classes``."""
 
-    @_st.composite  # type: ignore[untyped-decorator]
+    @_st.composite  # type: ignore[untyped-decorator]  # hypothesis is optional, untyped here
     def build(draw: Any) -> tuple[NDArray[Any], NDArray[np.int64]]:
         x = draw(inputs(estimator.input_shape, estimator.clip_values, min_batch=min_batch,
                         max_batch=max_batch))

@@ -7,7 +7,8 @@
         [--whitelist 0,5,7] [--max-inputs 100] [--batch-size 100] [--plot] [--progress]
 
 ``module:factory`` (importable from the current directory or ``sys.path``) or
-``path/to/file.py:factory`` names a function that takes no argument and returns a trustml Classifier; ``data.npz`` holds ``x``
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml
+Classifier; ``data.npz`` holds ``x``
 ``(N, *input_shape)`` (``y`` is ignored). ``--target`` is a class index for every row, or
 ``next`` (the class after the predicted one, modulo ``nb_classes``). ``DIR`` receives
 ``counterfactuals.npz`` (``x``, ``x_cf``, ``y_target``, ``y_cf``, ``found``), ``metrics.md`` (a
@@ -21,7 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -151,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
     for start in _progress(starts, args.progress):
         rows = slice(start, start + args.batch_size)
         try:
-            result = generate_counterfactual(classifier, x[rows], target[rows], **options)
-            assert isinstance(result, dict)
+            result = cast("dict[str, Any]",  # a dict, as the options ask for
+                          generate_counterfactual(classifier, x[rows], target[rows], **options))
             x_cf[rows], found[rows] = result["x_cf"], True
         except CounterfactualNotFoundError as exc:
             x_cf[rows], found[rows] = exc.x_cf, exc.found

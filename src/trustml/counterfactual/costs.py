@@ -8,7 +8,8 @@ Two kinds:
   returns): :class:`NegLogLikelihoodCost`, :class:`SquaredError`; their gradient with respect to
   ``x`` is chained exactly through the adapter's ``class_gradient``
   (:class:`~trustml.protocols.ClassGradients`). :class:`TargetLossCost` is the model's own loss
-  towards the target, differentiated by ``loss_gradient`` (:class:`~trustml.protocols.LossGradients`).
+  towards the target, differentiated by ``loss_gradient``
+  (:class:`~trustml.protocols.LossGradients`).
 
 :class:`RegularizedCost` combines them into the loss of Wachter et al. as CEML states it:
 ``C * penalize_input(x) + penalize_output(model(x))``.
@@ -155,7 +156,7 @@ class DummyCost(InputCost):
 
 class _DistanceCost(InputCost):
     def __init__(self, x_orig: ArrayLike) -> None:
-        self.x_orig = _reference(x_orig, "x_orig")
+        self.x_orig: F64 = _reference(x_orig, "x_orig")
 
     def _diff(self, x: F64) -> F64:
         x = np.asarray(x, dtype=np.float64)
@@ -302,9 +303,9 @@ class OutputCost(ABC):
     def select(self, rows: NDArray[np.intp], x_ndim: int) -> OutputCost:
         """See :class:`Loss` (per-row targets are sliced)."""
         new = copy.copy(self)
-        t = self.y_target  # type: ignore[attr-defined]
+        t = self.y_target  # type: ignore[attr-defined]  # every target cost sets it
         batched = (t.ndim == 1 and not np.issubdtype(t.dtype, np.floating)) or t.ndim == 2
-        new.y_target = _take(t, rows, batched)  # type: ignore[attr-defined]
+        new.y_target = _take(t, rows, batched)  # type: ignore[attr-defined]  # as above
         return new
 
     def value(self, model: Classifier, x: F64) -> F64:
@@ -357,9 +358,9 @@ class NegLogLikelihoodCost(OutputCost):
     def __init__(
         self, y_target: int | ArrayLike, *, from_logits: bool = False, eps: float = 1e-12
     ) -> None:
-        self.y_target = _targets(y_target, "y_target")
-        self.from_logits = bool(from_logits)
-        self.eps = float(eps)
+        self.y_target: NDArray[Any] = _targets(y_target, "y_target")
+        self.from_logits: bool = bool(from_logits)
+        self.eps: float = float(eps)
 
     def _dense(self, y: F64) -> F64:
         t = self.y_target
@@ -409,7 +410,7 @@ class SquaredError(OutputCost):
     """
 
     def __init__(self, y_target: int | ArrayLike) -> None:
-        self.y_target = _targets(y_target, "y_target")
+        self.y_target: NDArray[Any] = _targets(y_target, "y_target")
 
     def _dense(self, y: F64) -> F64:
         t = self.y_target
@@ -444,7 +445,7 @@ class TargetLossCost:
     """
 
     def __init__(self, y_target: int | ArrayLike) -> None:
-        self.y_target = _targets(y_target, "y_target")
+        self.y_target: NDArray[Any] = _targets(y_target, "y_target")
 
     def select(self, rows: NDArray[np.intp], x_ndim: int) -> TargetLossCost:
         """See :class:`Loss` (per-row targets are sliced)."""

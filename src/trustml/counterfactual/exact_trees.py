@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from trustml.counterfactual.exact_linear import Norm
 from trustml.errors import UnsupportedModelError
-from trustml.trees import Leaf, SplitNode, Tree, TreeNode
+from trustml.trees import Leaf, Tree, TreeNode
 
 __all__ = ["leaf_boxes", "tree_counterfactual"]
 
@@ -59,7 +59,6 @@ def leaf_boxes(tree: Tree, n_features: int) -> list[tuple[F64, F64, Leaf]]:
         if isinstance(node, Leaf):
             out.append((lo, hi, node))
             continue
-        assert isinstance(node, SplitNode)
         left_hi = hi.copy()
         left_hi[node.feature] = min(hi[node.feature], float(np.nextafter(node.threshold, -np.inf)))
         right_lo = lo.copy()

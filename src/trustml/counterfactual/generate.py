@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from math import prod
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -21,7 +21,7 @@ from trustml.counterfactual.costs import (
     TargetLossCost,
     check_c,
 )
-from trustml.counterfactual.exact_linear import LinearDecision, linear_counterfactual
+from trustml.counterfactual.exact_linear import LinearDecision, Norm, linear_counterfactual
 from trustml.counterfactual.exact_trees import tree_counterfactual
 from trustml.counterfactual.optimizers import SCIPY_METHODS, Optimizer, is_gradient_free
 from trustml.errors import (
@@ -265,20 +265,20 @@ def generate_counterfactual(
     path = _choose(clf, optimizer, exact, reg)
     flat = xb.reshape(n, n_features)
     if path == "linear" or path == "trees":
-        assert exact is not None
-        norm, weights = exact
+        # _choose returns an exact path only when the regularisation names a norm (exact is set)
+        norm, weights = cast("tuple[Norm, F64 | None]", exact)
         if weights is not None:
             weights = np.broadcast_to(weights, shape).reshape(-1)
         if path == "linear":
-            coef, intercept = model.linear_decision()  # type: ignore[attr-defined]
+            coef, intercept = cast(LinearDecision, model).linear_decision()
             cf, _ = linear_counterfactual(
-                coef, intercept, flat, targets, norm=norm,  # type: ignore[arg-type]
+                coef, intercept, flat, targets, norm=norm,
                 free=free, clip_values=clip_flat, weights=weights, dtype=out_dtype,
             )
         else:
-            trees = model.get_trees()  # type: ignore[attr-defined]
+            trees = cast(DecisionTrees, model).get_trees()
             cf, _ = tree_counterfactual(
-                trees, flat, targets, nb_classes, norm=norm,  # type: ignore[arg-type]
+                trees, flat, targets, nb_classes, norm=norm,
                 free=free, clip_values=clip_flat, weights=weights,
             )
         candidates = cf.reshape(xb.shape)
@@ -359,13 +359,13 @@ def _choose(
         if exact is not None:
             if _has(model, LinearDecision):
                 try:
-                    model.linear_decision()  # type: ignore[attr-defined]
+                    cast(LinearDecision, model).linear_decision()
                     return "linear"
                 except UnsupportedModelError:
                     if wants_exact:
                         raise
             if _has(model, DecisionTrees):
-                trees = model.get_trees()  # type: ignore[attr-defined]
+                trees = cast(DecisionTrees, model).get_trees()
                 if trees and all(t.class_id is None for t in trees):
                     return "trees"
                 if wants_exact:

@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 from trustml.counterfactual.costs import Loss, RegularizedCost
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.protocols import Classifier
-from trustml.validation import check_clip_values
+from trustml.validation import ClipValuesLike, check_clip_values
 
 __all__ = ["SCIPY_METHODS", "Optimizer", "is_gradient_free"]
 
@@ -92,7 +92,8 @@ class _Adam:
         epsilon: float = 1e-8,
     ) -> None:
         self.x = x
-        self.lr, self.b1, self.b2, self.eps = float(lr), float(beta_1), float(beta_2), float(epsilon)
+        self.lr, self.b1 = float(lr), float(beta_1)
+        self.b2, self.eps = float(beta_2), float(epsilon)
         self.m = np.zeros_like(x)
         self.v = np.zeros_like(x)
         self.t = 0
@@ -168,7 +169,7 @@ class Optimizer:
         max_iter: int | None = 1,
         grad_mask: ArrayLike | None = None,
         *,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         optimizer_args: dict[str, Any] | None = None,
         accept: Accept | None = None,
     ) -> None:

@@ -38,7 +38,7 @@ __all__ = [
     "global_average_pool",
 ]
 
-DETECTORS = {
+DETECTORS: dict[str, type[OODBaseDetector]] = {
     "MLS": MLS, "MSP": MSP, "Energy": Energy, "Entropy": Entropy, "GEN": GEN, "ODIN": ODIN,
     "Mahalanobis": Mahalanobis, "RMDS": RMDS, "DKNN": DKNN, "VIM": VIM,
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -105,18 +105,18 @@ class OODBaseDetector:
                 f"{on[1]}: expected False when {on[0]} is True (ReAct, SCALE and ASH exclude "
                 "each other, as in oodeel), got True"
             )
-        self.use_react = bool(use_react)
-        self.use_scale = bool(use_scale)
-        self.use_ash = bool(use_ash)
-        self.scale_percentile = _check_real(scale_percentile, "scale_percentile", 0.0, 1.0)
-        self.ash_percentile = _check_real(ash_percentile, "ash_percentile", 0.0, 1.0)
+        self.use_react: bool = bool(use_react)
+        self.use_scale: bool = bool(use_scale)
+        self.use_ash: bool = bool(use_ash)
+        self.scale_percentile: float = _check_real(scale_percentile, "scale_percentile", 0.0, 1.0)
+        self.ash_percentile: float = _check_real(ash_percentile, "ash_percentile", 0.0, 1.0)
         for name, value in (("scale_percentile", self.scale_percentile),
                             ("ash_percentile", self.ash_percentile)):
             if value >= 1.0:
                 raise ParameterError(f"{name}: expected a number in [0, 1), got {value!r}")
-        self.react_quantile = _check_real(react_quantile, "react_quantile", 0.0, 1.0, True)
-        self.eps = _check_real(eps, "eps", 0.0)
-        self.temperature = _check_real(temperature, "temperature", 0.0, low_open=True)
+        self.react_quantile: float = _check_real(react_quantile, "react_quantile", 0.0, 1.0, True)
+        self.eps: float = _check_real(eps, "eps", 0.0)
+        self.temperature: float = _check_real(temperature, "temperature", 0.0, low_open=True)
         if self.eps > 0 and (self.use_scale or self.use_ash):
             raise ParameterError(
                 f"eps: expected 0 with use_scale / use_ash (the input perturbation's gradient "
@@ -211,7 +211,7 @@ class OODBaseDetector:
             require(classifier, ClassGradients, "classifier (eps > 0)")
         threshold = None
         if self.use_react:
-            assert x_arr is not None
+            x_arr = cast(NDArray[Any], x_arr)  # checked above: ReAct needs x_fit
             probe = FeatureExtractor(net, [head_layer_id], head_layer_id)
             pen = net.layer_names[probe.find_layer(head_layer_id, "head_layer_id")[1] - 1]
             acts = np.asarray(net.get_activations(x_arr, pen, size))
@@ -333,7 +333,7 @@ class FeatureBasedDetector(OODBaseDetector):
         self._stds: F64 | None = None
 
     def _fit(self, x: NDArray[Any] | None, y: NDArray[np.int64] | None, batch_size: int) -> None:
-        assert x is not None
+        x = cast(NDArray[Any], x)  # fit() requires x_fit for feature-based detectors
         feats, logits, _ = self._features(x, batch_size, name="x_fit")
         self._prepare_fit(len(feats))
         for i, f in enumerate(feats):
@@ -360,5 +360,5 @@ class FeatureBasedDetector(OODBaseDetector):
         scores = [self._score_layer(i, f, logits) for i, f in enumerate(feats)]
         if len(scores) == 1:
             return scores[0]
-        assert self._stds is not None
-        return np.asarray((np.stack(scores, axis=1) / self._stds).mean(axis=1))
+        stds = cast(F64, self._stds)  # set by _fit whenever there are several layers
+        return np.asarray((np.stack(scores, axis=1) / stds).mean(axis=1))

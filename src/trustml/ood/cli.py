@@ -7,7 +7,8 @@
         [--fit-fraction 0.5] [--seed 0] [--batch-size 128] [--no-plots]
 
 ``module:factory`` (importable from the current directory or ``sys.path``) or
-``path/to/file.py:factory`` names a function that takes no argument and returns a trustml classifier with the ``NeuralNetwork`` capability.
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml
+classifier with the ``NeuralNetwork`` capability.
 ``id.npz`` holds ``x`` (in-distribution inputs) and, for Mahalanobis and RMDS, ``y`` (labels);
 ``ood.npz`` holds ``x``. The in-distribution set is split at random (``--seed``) into a fit part
 (``--fit-fraction``) and a held-out part, so that no detector is scored on its own fit samples;
@@ -97,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
             f"--detectors: expected names among {sorted(DETECTORS)}, got {args.detectors!r}"
         )
     if not 0.0 < args.fit_fraction < 1.0:
-        raise ParameterError(f"--fit-fraction: expected a number in (0, 1), got {args.fit_fraction}")
+        raise ParameterError(
+            f"--fit-fraction: expected a number in (0, 1), got {args.fit_fraction}"
+        )
     id_data, ood_data = _load(args.id_data, "id_data"), _load(args.ood_data, "ood_data")
     classifier = load_factory(args.factory)()
     head = _layer(args.head_layer)

@@ -1,8 +1,9 @@
 """Detectors on internal features: Mahalanobis, RMDS, DKNN, VIM (higher score = more OOD).
 
-Each is fitted on in-distribution features (``fit(classifier, x_fit, y_fit, feature_layers_id=...)``)
-and computes in float64; names, defaults and signs follow oodeel 0.4. Nearest neighbours are
-exact (scikit-learn's brute-force :class:`~sklearn.neighbors.NearestNeighbors`, batched).
+Each is fitted on in-distribution features
+(``fit(classifier, x_fit, y_fit, feature_layers_id=...)``) and computes in float64; names, defaults
+and signs follow oodeel 0.4. Nearest neighbours are exact (scikit-learn's brute-force
+:class:`~sklearn.neighbors.NearestNeighbors`, batched).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class DKNN(FeatureBasedDetector):
         if nearest < 1:
             raise ParameterError(f"nearest: expected a positive int, got {nearest}")
         super().__init__(**kwargs)
-        self.nearest = int(nearest)
+        self.nearest: int = int(nearest)
 
     @staticmethod
     def _normalise(feats: F64) -> F64:

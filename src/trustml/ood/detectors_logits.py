@@ -83,12 +83,12 @@ class GEN(OODBaseDetector):
     """
 
     def __init__(self, gamma: float = 0.1, k: int = 100, **kwargs: Any) -> None:
-        self.gamma = _check_real(gamma, "gamma", 0.0, low_open=True)
+        self.gamma: float = _check_real(gamma, "gamma", 0.0, low_open=True)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
             raise ParameterTypeError(f"k: expected a positive int, got {type(k).__name__}")
         if k < 1:
             raise ParameterError(f"k: expected a positive int, got {k}")
-        self.k = int(k)
+        self.k: int = int(k)
         super().__init__(**kwargs)
 
     def _score(self, feats: list[F64], logits: F64) -> F64:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -137,7 +137,7 @@ class FeatureExtractor:
         ash_percentile: float | None = None,
     ) -> None:
         require(classifier, LayeredClassifier, "classifier")
-        self.classifier = classifier
+        self.classifier: LayeredClassifier = classifier
         if input_layer_id is not None:
             input_name, _ = self.find_layer(input_layer_id, "input_layer_id")
             classifier = crop_classifier(classifier, input_name)
@@ -154,8 +154,12 @@ class FeatureExtractor:
             self.rescale = _rescale(scale_percentile, "scale_percentile", prune=False)
         if ash_percentile is not None:
             self.rescale = _rescale(ash_percentile, "ash_percentile", prune=True)
-        self.scale_percentile = None if scale_percentile is None else float(scale_percentile)
-        self.ash_percentile = None if ash_percentile is None else float(ash_percentile)
+        self.scale_percentile: float | None = (
+            None if scale_percentile is None else float(scale_percentile)
+        )
+        self.ash_percentile: float | None = (
+            None if ash_percentile is None else float(ash_percentile)
+        )
         if isinstance(feature_layers_id, (str, int)) or not isinstance(
             feature_layers_id, Sequence
         ):
@@ -166,7 +170,7 @@ class FeatureExtractor:
         if len(feature_layers_id) == 0:
             raise ParameterError("feature_layers_id: expected at least one layer id, got []")
         self.classifier = classifier
-        self.feature_layers_id = list(feature_layers_id)
+        self.feature_layers_id: list[LayerId] = list(feature_layers_id)
         self.head_layer_id = head_layer_id
         self.input_layer_id = input_layer_id
         self._feature_names = [
@@ -318,7 +322,7 @@ class FeatureExtractor:
     def _rescaled_logits(self, penultimate: NDArray[Any], logits: NDArray[Any]) -> NDArray[Any]:
         """``rescale(penultimate) @ kernel + bias`` in float64, after checking that the unchanged
         head output is ``penultimate @ kernel + bias`` (the head is affine in its input)."""
-        assert self.rescale is not None
+        rescale = cast(PercentileRescale, self.rescale)  # called only when a rescale is set
         kernel, bias = (w.astype(np.float64) for w in self.get_weights(self._head_name))
         pen = penultimate.astype(np.float64).reshape(len(penultimate), -1)
         if pen.shape[1] != kernel.shape[0]:
@@ -336,7 +340,7 @@ class FeatureExtractor:
                 f"{self._head_name!r} differs from inputs @ kernel + bias by up to "
                 f"{np.abs(plain - ref).max():.3g}"
             )
-        out: NDArray[Any] = self.rescale.apply(pen) @ kernel + bias
+        out: NDArray[Any] = rescale.apply(pen) @ kernel + bias
         return out
 
     def _run(self, x: Any, batch_size: int, framework: bool) -> list[Any]:
@@ -346,8 +350,8 @@ class FeatureExtractor:
                     "scale_percentile / ash_percentile: the rescaled logits are computed in "
                     "numpy; use predict, not predict_tensor"
                 )
-            assert self._penultimate is not None
-            outs = self._outputs(x, batch_size, framework, extra=[self._penultimate])
+            penultimate = cast(str, self._penultimate)  # set with the rescale
+            outs = self._outputs(x, batch_size, framework, extra=[penultimate])
             pen = np.asarray(outs.pop())
             outs[-1] = self._rescaled_logits(pen, np.asarray(outs[-1]))
             return outs

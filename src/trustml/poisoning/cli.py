@@ -6,7 +6,8 @@
         [--steps 1000] [--batch-size 32] [--seed 0] [--mitigate pruning filtering] [--progress]
 
 ``module:factory`` (importable from the current directory or ``sys.path``) or
-``path/to/file.py:factory`` names a function that takes no argument and returns a trustml classifier with ``loss_gradient``; ``data.npz`` holds
+``path/to/file.py:factory`` names a function that takes no argument and returns a trustml
+classifier with ``loss_gradient``; ``data.npz`` holds
 clean validation inputs ``x`` ``(N, *input_shape)`` and their labels ``y`` (index or one-hot).
 ``--out`` receives ``report.md`` (the table), ``report.json`` (the numbers), ``triggers.png``
 (masks and triggers, extra ``plots``) and ``triggers.npz`` (masks and patterns). With

@@ -16,7 +16,7 @@ import inspect
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -143,10 +143,12 @@ class NeuralCleanse:
         channels_first: bool | None = None,
         layer: int | str = -2,
     ) -> None:
-        self.classifier = require(classifier, DifferentiableClassifier, "classifier")
+        self.classifier: DifferentiableClassifier = require(
+            classifier, DifferentiableClassifier, "classifier"
+        )
         if not isinstance(early_stop, (bool, np.bool_)):
             raise ParameterError(f"early_stop: expected a bool, got {early_stop!r}")
-        self.settings = SearchSettings(
+        self.settings: SearchSettings = SearchSettings(
             steps=_positive_int(steps, "steps"),
             init_cost=_real(init_cost, "init_cost", 0.0, math.inf, hi_open=True),
             norm=check_norm(norm),
@@ -308,7 +310,11 @@ class NeuralCleanse:
         Runs :meth:`detect` on ``x_val, y_val``.
         """
         report = self.detect(x_val, y_val)
-        return [(k, *reversed(report.trigger(k))) for k in report.flagged]  # type: ignore[misc]
+        out: list[tuple[int, NDArray[np.float32], NDArray[np.float32]]] = []
+        for k in report.flagged:
+            pattern, mask = report.trigger(k)
+            out.append((k, mask, pattern))
+        return out
 
     def backdoor_examples(
         self, x_val: ArrayLike, y_val: ArrayLike
@@ -333,7 +339,9 @@ class NeuralCleanse:
         clean, backdoor, labels, _ = self._examples(x, y)
         return clean, backdoor, to_one_hot(labels, self.nb_classes)
 
-    def check_backdoor_effective(self, backdoor_data: ArrayLike, backdoor_labels: ArrayLike) -> bool:
+    def check_backdoor_effective(
+        self, backdoor_data: ArrayLike, backdoor_labels: ArrayLike
+    ) -> bool:
         """Whether any triggered input is not predicted as its true label by the current
         (possibly mitigated) model. Labels index or one-hot, compared as indices.
 
@@ -422,7 +430,7 @@ class NeuralCleanse:
         ranking: NDArray[np.int64] | None = None
         layer = ""
         if "pruning" in types or "filtering" in types:
-            net: NeuralNetwork = work  # type: ignore[assignment]
+            net = cast(NeuralNetwork, work)  # checked by require above
             layer = mit.layer_name(net, self.layer)
             a_clean = net.get_activations(clean, layer, batch_size=128)
             sample_shape = tuple(np.asarray(a_clean).shape[1:])
@@ -432,7 +440,7 @@ class NeuralCleanse:
             ranking = mit.rank_units(u_clean, u_back)
         for kind in types:
             if kind == "unlearning":
-                fit: Fittable = work  # type: ignore[assignment]
+                fit = cast(Fittable, work)  # checked by require above
                 pick = rng.random(len(backdoor)) < frac_u
                 xu = np.concatenate([x, backdoor[pick]]).astype(x.dtype, copy=False)
                 yu = np.concatenate([y, labels[pick]])
@@ -443,7 +451,7 @@ class NeuralCleanse:
                     "trigger_success": mit.success_of(work, backdoor, targets, 128),
                 }
             elif kind == "pruning":
-                assert ranking is not None
+                ranking = cast(NDArray[np.int64], ranking)  # ranked above for pruning
                 n_pruned, rate = mit.prune(
                     work, layer, ranking, sample_shape, cf,
                     lambda: mit.success_of(work, backdoor, targets, 128), frac_p, stop,
@@ -451,15 +459,15 @@ class NeuralCleanse:
                 summary["pruning"] = {"pruned": float(n_pruned), "units": float(len(ranking)),
                                       "trigger_success": rate}
             else:
-                assert ranking is not None
+                ranking = cast(NDArray[np.int64], ranking)  # ranked above for filtering
                 silenced = set(self._silenced(work, layer))
                 keep = np.array([u for u in ranking if int(u) not in silenced], dtype=np.int64)
                 top = keep[: max(1, math.ceil(frac_f * len(ranking)))]
                 state = mit.FilterState(layer, top, 0.0, cf)
-                scores = mit.filter_scores(work, state, x, 128)  # type: ignore[arg-type]
+                scores = mit.filter_scores(cast(NeuralNetwork, work), state, x, 128)
                 threshold = float(np.quantile(scores, 1.0 - fpr))
                 filt = mit.FilterState(layer, top, threshold, cf)
-                flagged = mit.filter_scores(work, filt, backdoor, 128)  # type: ignore[arg-type]
+                flagged = mit.filter_scores(cast(NeuralNetwork, work), filt, backdoor, 128)
                 summary["filtering"] = {"units": float(len(top)), "threshold": threshold,
                                         "flagged_backdoor": float(np.mean(flagged > threshold)),
                                         "flagged_clean": float(np.mean(scores > threshold))}
@@ -483,7 +491,8 @@ class NeuralCleanse:
         scores = np.array(model.predict(x, batch_size=batch_size), dtype=np.float32)
         if self._filter is not None and len(scores):
             xb = check_batch(x, self.input_shape)
-            flagged = mit.filter_scores(model, self._filter, xb, batch_size)  # type: ignore[arg-type]
+            net = cast(NeuralNetwork, model)  # a filter is set only on a NeuralNetwork
+            flagged = mit.filter_scores(net, self._filter, xb, batch_size)
             scores[flagged > self._filter.threshold] = self.abstain()
         return scores
 

@@ -4,7 +4,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sklearn._classifier import _Classifier
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.tree import DecisionTreeClassifier
 
 class RandomForestClassifier(_Classifier):
     estimators_: list[DecisionTreeClassifier]

@@ -17,7 +17,9 @@ class StandardScaler(_Scaler):
     with_std: bool
     mean_: NDArray[np.float64] | None
     scale_: NDArray[np.float64] | None
-    def __init__(self, *, copy: bool = True, with_mean: bool = True, with_std: bool = True) -> None: ...
+    def __init__(
+        self, *, copy: bool = True, with_mean: bool = True, with_std: bool = True
+    ) -> None: ...
 
 class MinMaxScaler(_Scaler):
     clip: bool

@@ -22,6 +22,7 @@ from trustml.preprocessing import (
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
 from trustml.validation import (
+    ClipValuesLike,
     check_batch,
     check_batch_size,
     check_clip_values,
@@ -123,7 +124,7 @@ class MXNetClassifier(PipelineMembers):
         nb_classes: int,
         optimizer: Any = None,
         channels_first: bool = True,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

@@ -1,4 +1,5 @@
-"""What every scikit-learn adapter shares, held by composition (each adapter owns one ``SklearnCore``).
+"""What every scikit-learn adapter shares, held by composition (each adapter owns one
+``SklearnCore``).
 
 The input path of every call::
 
@@ -40,6 +41,7 @@ from trustml.preprocessing import (
 from trustml.protocols import Reduction
 from trustml.validation import (
     ClipValues,
+    ClipValuesLike,
     check_batch,
     check_batch_size,
     check_clip_values,
@@ -72,7 +74,7 @@ class SklearnCore:
         *,
         input_shape: tuple[int, ...],
         nb_classes: int | None,
-        clip_values: Any,
+        clip_values: ClipValuesLike | None,
         preprocessing: PreprocessingLike,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None,
@@ -142,7 +144,8 @@ class SklearnCore:
     def final_input_vjp(
         self, xb: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], Callable[[NDArray[np.float64]], NDArray[np.float64]]]:
-        """Final input and the pullback of a gradient ``(N, F)`` to the raw ``(N, *input_shape)``."""
+        """Final input and the pullback of a gradient ``(N, F)`` to the raw
+        ``(N, *input_shape)``."""
         z, chain_pullback = self.chain.vjp(xb)
         z = np.asarray(z, dtype=np.float64).reshape(len(xb), self.n_features)
         affine = self.scalers()
@@ -238,11 +241,11 @@ class SklearnCore:
     ) -> None:
         """Refit the wrapped model on the defended, standardised ``x``.
 
-        ``batch_size`` and ``nb_epochs`` are validated and otherwise unused: scikit-learn fits on the
-        whole set with its own iteration settings. Labels reach the model as its own class values
-        (``classes_[index]``) when it is fitted, as indices otherwise; every class must be present,
-        since scikit-learn learns its classes from the labels. numpy's global RNG state is restored
-        afterwards (models with ``random_state=None`` draw from it).
+        ``batch_size`` and ``nb_epochs`` are validated and otherwise unused: scikit-learn fits on
+        the whole set with its own iteration settings. Labels reach the model as its own class
+        values (``classes_[index]``) when it is fitted, as indices otherwise; every class must be
+        present, since scikit-learn learns its classes from the labels. numpy's global RNG state is
+        restored afterwards (models with ``random_state=None`` draw from it).
         """
         check_batch_size(batch_size)
         check_batch_size(nb_epochs, "nb_epochs")
@@ -256,8 +259,9 @@ class SklearnCore:
             missing = np.setdiff1d(np.arange(nb_classes), idx)
             if missing.size:
                 raise LabelError(
-                    f"y: expected every one of the {nb_classes} classes at least once (scikit-learn "
-                    f"learns its classes from the labels), got none of class(es) {missing.tolist()}"
+                    f"y: expected every one of the {nb_classes} classes at least once "
+                    f"(scikit-learn learns its classes from the labels), got none of class(es) "
+                    f"{missing.tolist()}"
                 )
             targets: NDArray[Any] = classes_of(self.final)[idx] if fitted else idx
         else:
@@ -331,7 +335,7 @@ def build_core(
     *,
     input_shape: Any,
     nb_classes: int | None,
-    clip_values: Any,
+    clip_values: ClipValuesLike | None,
     preprocessing: PreprocessingLike,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None,

@@ -18,6 +18,7 @@ from trustml.adapters.sklearn._shared import SklearnMembers
 from trustml.errors import UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
+from trustml.validation import ClipValuesLike
 
 __all__ = ["LINEAR_MODELS", "SklearnLinearClassifier"]
 
@@ -41,12 +42,13 @@ class SklearnLinearClassifier(SklearnMembers):
     - LinearSVC, SVC(kernel="linear"): ``class_gradient`` differentiates decision-function scores:
       ``(-f, f)`` for binary models (``f = decision_function``; the argmax is ``predict``), the
       one-vs-rest ``decision_function`` for multiclass LinearSVC, and for multiclass SVC the
-      ``decision_function_shape="ovr"`` scores (votes plus a confidence term; the votes are piecewise
-      constant). ``predict`` is ``predict_proba`` for ``SVC(probability=True)``, else the one-hot of
-      ``predict``. ``compute_loss`` is the hinge loss the sample contributes to the model's own
-      training objective: binary ``h(t f)``; one-vs-rest ``sum_k h(t_k f_k)``; Crammer-Singer
-      ``max(0, 1 + max_{j != y} f_j - f_y)``; one-vs-one SVC ``sum_{j != y} h(d_yj)``, with
-      ``h(m) = max(0, 1 - m)``, squared for ``LinearSVC(loss="squared_hinge")``.
+      ``decision_function_shape="ovr"`` scores (votes plus a confidence term; the votes are
+      piecewise constant). ``predict`` is ``predict_proba`` for ``SVC(probability=True)``, else the
+      one-hot of ``predict``. ``compute_loss`` is the hinge loss the sample contributes to the
+      model's own training objective: binary ``h(t f)``; one-vs-rest ``sum_k h(t_k f_k)``;
+      Crammer-Singer ``max(0, 1 + max_{j != y} f_j - f_y)``; one-vs-one SVC
+      ``sum_{j != y} h(d_yj)``, with ``h(m) = max(0, 1 - m)``, squared for
+      ``LinearSVC(loss="squared_hinge")``.
 
     Parameters are those of :class:`~trustml.adapters.sklearn.SklearnClassifier`.
 
@@ -61,14 +63,15 @@ class SklearnLinearClassifier(SklearnMembers):
     References
     ----------
     Cortes and Vapnik, "Support-vector networks", Machine Learning 1995 (hinge loss); Crammer and
-    Singer, "On the algorithmic implementation of multiclass kernel-based vector machines", JMLR 2001.
+    Singer, "On the algorithmic implementation of multiclass kernel-based vector machines", JMLR
+    2001.
     """
 
     def __init__(
         self,
         model: Any,
         *,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, overload
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -16,14 +16,14 @@ from trustml.adapters.sklearn._shared import SklearnMembers
 from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
-from trustml.validation import check_batch, check_batch_size
+from trustml.validation import ClipValuesLike, check_batch, check_batch_size
 
 __all__ = ["SklearnMLPClassifier"]
 
 
 class SklearnMLPClassifier(SklearnMembers):
-    """``MLPClassifier`` (relu, tanh, logistic or identity hidden activations; binary or multiclass),
-    alone or at the end of a Pipeline of scalers.
+    """``MLPClassifier`` (relu, tanh, logistic or identity hidden activations; binary or
+    multiclass), alone or at the end of a Pipeline of scalers.
 
     Capabilities: Classifier, Fittable, LossGradients, ClassGradients, NeuralNetwork (a
     :class:`~trustml.protocols.NeuralNetworkClassifier`), and ActivationTransforms on the hidden
@@ -60,7 +60,7 @@ class SklearnMLPClassifier(SklearnMembers):
         self,
         model: Any,
         *,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
@@ -364,9 +364,8 @@ class SklearnMLPClassifier(SklearnMembers):
         return int(sizes[index] if hasattr(sizes, "__len__") else sizes)
 
     def _checked(self, name: str, index: int, transform: Any) -> ActivationTransform:
-        checked = check_transform(transform, name, (self._width(index),))
-        assert checked is not None
-        return checked
+        # check_transform returns None only for None, which callers handle first
+        return cast(ActivationTransform, check_transform(transform, name, (self._width(index),)))
 
     def _by_index(self) -> mm.Transforms:
         """Hidden index -> transform, each re-checked against the model's current widths (the

@@ -35,7 +35,8 @@ _SCALER_NAMES = ", ".join(s.__name__ for s in _SCALERS)
 
 @dataclass(frozen=True)
 class Affine:
-    """Per-feature increasing affine map ``z = x * scale + offset`` (``scale > 0``), float64 ``(F,)``."""
+    """Per-feature increasing affine map ``z = x * scale + offset`` (``scale > 0``), float64
+    ``(F,)``."""
 
     scale: NDArray[np.float64]
     offset: NDArray[np.float64]
@@ -184,7 +185,8 @@ def classes_of(final: Any) -> NDArray[Any]:
 
 
 def require_fitted(model: Any, n_features: int, what: str) -> None:
-    """Raise :class:`~trustml.errors.NotFittedError` unless ``model`` is fitted on ``n_features``."""
+    """Raise :class:`~trustml.errors.NotFittedError` unless ``model`` is fitted on
+    ``n_features``."""
     if not is_fitted(model):
         raise NotFittedError(
             f"{what}: the wrapped {type(model).__name__} is not fitted; call fit(x, y) on the "

@@ -1,4 +1,5 @@
-"""Turning scikit-learn's tree arrays into :class:`trustml.trees.Tree` objects in raw input units."""
+"""Turning scikit-learn's tree arrays into :class:`trustml.trees.Tree` objects in raw input
+units."""
 
 from __future__ import annotations
 

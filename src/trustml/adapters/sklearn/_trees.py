@@ -14,6 +14,7 @@ from trustml.adapters.sklearn._tree_reader import TREE_MODELS, check_trees, read
 from trustml.errors import UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.trees import Tree
+from trustml.validation import ClipValuesLike
 
 __all__ = ["SklearnTreeClassifier", "float32_boundary"]
 
@@ -67,7 +68,7 @@ class SklearnTreeClassifier(SklearnMembers):
         self,
         model: Any,
         *,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,

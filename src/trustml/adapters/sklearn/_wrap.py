@@ -24,6 +24,7 @@ from trustml.adapters.sklearn._model import final_estimator
 from trustml.adapters.sklearn._tree_reader import TREE_MODELS
 from trustml.adapters.sklearn._trees import SklearnTreeClassifier
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
+from trustml.validation import ClipValuesLike
 
 __all__ = ["SklearnAdapter", "wrap"]
 
@@ -36,19 +37,13 @@ SklearnAdapter = (
 # The overloads are tried in order: a model statically known only as a ClassifierMixin gets
 # SklearnClassifier, which has a subset of the members of the adapter wrap may then return for it
 # (mypy's overload-overlap, silenced on purpose: every adapter satisfies FittableClassifier).
-_Trees = (
-    DecisionTreeClassifier
-    | RandomForestClassifier
-    | ExtraTreesClassifier
-    | GradientBoostingClassifier
-)
 
 
 @overload
-def wrap(  # type: ignore[overload-overlap]
+def wrap(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     model: LogisticRegression | LinearSVC,
     *,
-    clip_values: Any = ...,
+    clip_values: ClipValuesLike | None = ...,
     preprocessing: PreprocessingLike = ...,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = ...,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = ...,
@@ -58,10 +53,10 @@ def wrap(  # type: ignore[overload-overlap]
 
 
 @overload
-def wrap(  # type: ignore[overload-overlap]
+def wrap(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     model: MLPClassifier,
     *,
-    clip_values: Any = ...,
+    clip_values: ClipValuesLike | None = ...,
     preprocessing: PreprocessingLike = ...,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = ...,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = ...,
@@ -71,10 +66,15 @@ def wrap(  # type: ignore[overload-overlap]
 
 
 @overload
-def wrap(  # type: ignore[overload-overlap]
-    model: _Trees,
+def wrap(  # type: ignore[overload-overlap]  # narrowest first, as noted above
+    model: (
+        DecisionTreeClassifier
+        | RandomForestClassifier
+        | ExtraTreesClassifier
+        | GradientBoostingClassifier
+    ),
     *,
-    clip_values: Any = ...,
+    clip_values: ClipValuesLike | None = ...,
     preprocessing: PreprocessingLike = ...,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = ...,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = ...,
@@ -84,10 +84,10 @@ def wrap(  # type: ignore[overload-overlap]
 
 
 @overload
-def wrap(  # type: ignore[overload-overlap]
+def wrap(  # type: ignore[overload-overlap]  # narrowest first, as noted above
     model: SVC,
     *,
-    clip_values: Any = ...,
+    clip_values: ClipValuesLike | None = ...,
     preprocessing: PreprocessingLike = ...,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = ...,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = ...,
@@ -100,7 +100,7 @@ def wrap(  # type: ignore[overload-overlap]
 def wrap(
     model: Pipeline,
     *,
-    clip_values: Any = ...,
+    clip_values: ClipValuesLike | None = ...,
     preprocessing: PreprocessingLike = ...,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = ...,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = ...,
@@ -113,7 +113,7 @@ def wrap(
 def wrap(
     model: ClassifierMixin,
     *,
-    clip_values: Any = ...,
+    clip_values: ClipValuesLike | None = ...,
     preprocessing: PreprocessingLike = ...,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = ...,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = ...,
@@ -125,7 +125,7 @@ def wrap(
 def wrap(
     model: Any,
     *,
-    clip_values: Any = None,
+    clip_values: ClipValuesLike | None = None,
     preprocessing: PreprocessingLike = (0.0, 1.0),
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,

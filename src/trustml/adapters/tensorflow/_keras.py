@@ -17,7 +17,7 @@ from trustml.preprocessing import (
     Preprocessor,
     check_channels_first,
 )
-from trustml.validation import check_clip_values, check_input_shape
+from trustml.validation import ClipValuesLike, check_clip_values, check_input_shape
 
 from ._io import clone_keras
 from ._layers import LayerAccess
@@ -34,11 +34,12 @@ class KerasClassifier(RuntimeMembers):
     """A Keras 3 classifier (TensorFlow backend) with the full trustml contract.
 
     Capabilities: ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``,
-    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). The loss is the categorical cross-entropy of
-    each sample, on logits (``use_logits=True``) or on probabilities (``use_logits=False``, computed
-    stably: see :func:`trustml.adapters.tensorflow._losses.cross_entropy`); ``loss_gradient`` is the
-    gradient of the **sum** of per-sample losses (``tf.GradientTape``), and ``class_gradient``
-    differentiates the model's outputs as they are (logits or probabilities).
+    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). The loss is the
+    categorical cross-entropy of each sample, on logits (``use_logits=True``) or on probabilities
+    (``use_logits=False``, computed stably: see
+    :func:`trustml.adapters.tensorflow._losses.cross_entropy`); ``loss_gradient`` is the gradient of
+    the **sum** of per-sample losses (``tf.GradientTape``), and ``class_gradient`` differentiates
+    the model's outputs as they are (logits or probabilities).
 
     Parameters
     ----------
@@ -91,7 +92,7 @@ class KerasClassifier(RuntimeMembers):
         model: Any,
         use_logits: bool = False,
         channels_first: bool = False,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import keras
 import numpy as np
@@ -109,8 +109,7 @@ class LayerTransforms:
         name = self._layers.names[index]
         if transform is None:
             return self._slots.pop(name, None) is not None
-        checked = check_transform(transform, name, None)
-        assert checked is not None
+        checked = cast(ActivationTransform, check_transform(transform, name, None))  # not None
         target = self._layers.layer(index)
         shape, dtype = self._output_spec(target, name)
         check_transform(checked, name, shape)

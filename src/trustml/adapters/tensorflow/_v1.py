@@ -23,7 +23,7 @@ from trustml.preprocessing import (
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import check_batch, check_batch_size, check_clip_values
+from trustml.validation import ClipValuesLike, check_batch, check_batch_size, check_clip_values
 
 from ._v1_checks import (
     as_tensor,
@@ -69,8 +69,8 @@ class TensorFlowV1Classifier(V1Members):
         dtype, or one-hot labels ``(N, nb_classes)``. Required with ``loss`` or ``train``.
     train : tf.Operation, optional
         One training step (e.g. ``optimizer.minimize(tf.reduce_mean(loss))``), run by ``fit``. None:
-        ``fit`` builds (once) a ``tf.compat.v1.train.AdamOptimizer(1e-3)`` step on the mean loss over
-        the graph's trainable variables.
+        ``fit`` builds (once) a ``tf.compat.v1.train.AdamOptimizer(1e-3)`` step on the mean loss
+        over the graph's trainable variables.
     loss : tf.Tensor, optional
         Per-sample losses ``(N,)`` from ``output`` and ``labels_ph`` (unreduced: a scalar loss is
         refused, since per-sample losses cannot be recovered from it). None: softmax
@@ -127,7 +127,7 @@ class TensorFlowV1Classifier(V1Members):
         learning: Any = None,
         sess: Any = None,
         channels_first: bool = False,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

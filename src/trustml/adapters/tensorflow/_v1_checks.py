@@ -139,7 +139,9 @@ def class_rows(label: Any, nb_classes: int, n: int) -> NDArray[np.int64] | None:
 
 def by_name(graph: tf.Graph, name: Any, param: str) -> tf.Tensor:
     if not isinstance(name, str):
-        raise ParameterTypeError(f"{param}: expected a tensor or op name, got {type(name).__name__}")
+        raise ParameterTypeError(
+            f"{param}: expected a tensor or op name, got {type(name).__name__}"
+        )
     try:
         if ":" in name:
             return graph.get_tensor_by_name(name)

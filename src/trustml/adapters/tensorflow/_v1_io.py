@@ -10,6 +10,7 @@ from typing import Any
 from tensorflow.compat import v1
 
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
+from trustml.validation import ClipValuesLike
 
 from ._v1 import TensorFlowV1Classifier
 from ._v1_checks import by_name
@@ -27,7 +28,7 @@ def from_frozen_graph(
     loss_name: str | None = None,
     learning_name: str | None = None,
     channels_first: bool = False,
-    clip_values: Any = None,
+    clip_values: ClipValuesLike | None = None,
     preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
     postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
     preprocessing: PreprocessingLike = (0.0, 1.0),

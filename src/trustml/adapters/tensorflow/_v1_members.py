@@ -201,7 +201,8 @@ class V1Members:
     def save(self, filename: str, path: str | os.PathLike[str] | None = None) -> str:
         """Write the graph computing ``output`` (and the user's ``loss`` with ``labels_ph``, when
         given) as a frozen binary GraphDef to ``path/filename``, variables replaced by their
-        current values; returns the file written. Load it with :func:`~trustml.adapters.tensorflow.from_frozen_graph`.
+        current values; returns the file written. Load it with
+        :func:`~trustml.adapters.tensorflow.from_frozen_graph`.
 
         Raises
         ------

@@ -19,7 +19,7 @@ from trustml.preprocessing import (
     Preprocessor,
     check_channels_first,
 )
-from trustml.validation import check_clip_values, check_input_shape
+from trustml.validation import ClipValuesLike, check_clip_values, check_input_shape
 
 from ._io import clone_keras
 from ._layers import LayerAccess
@@ -36,9 +36,9 @@ class TensorFlowV2Classifier(RuntimeMembers):
     """A TensorFlow 2 classifier (eager) with the full trustml contract.
 
     Capabilities: ``Classifier``, ``Fittable``, ``LossGradients``, ``ClassGradients``,
-    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). ``loss_gradient`` is the gradient of the
-    **sum** of per-sample losses (``tf.GradientTape``); ``class_gradient`` differentiates the
-    model's outputs as they are (as ART).
+    ``NeuralNetwork``, ``ActivationTransforms`` (see :mod:`trustml.protocols`). ``loss_gradient`` is
+    the gradient of the **sum** of per-sample losses (``tf.GradientTape``); ``class_gradient``
+    differentiates the model's outputs as they are (as ART).
 
     Parameters
     ----------
@@ -100,7 +100,7 @@ class TensorFlowV2Classifier(RuntimeMembers):
         optimizer: Any = None,
         train_step: Callable[[Any, tf.Tensor, tf.Tensor], Any] | None = None,
         channels_first: bool = False,
-        clip_values: Any = None,
+        clip_values: ClipValuesLike | None = None,
         preprocessing_defences: Preprocessor | Sequence[Preprocessor] | None = None,
         postprocessing_defences: Postprocessor | Sequence[Postprocessor] | None = None,
         preprocessing: PreprocessingLike = (0.0, 1.0),

@@ -61,9 +61,10 @@ class PyTorchClassifier(CoreMembers):
     Capabilities: :class:`~trustml.protocols.Classifier`, :class:`~trustml.protocols.Fittable`,
     :class:`~trustml.protocols.LossGradients`, :class:`~trustml.protocols.ClassGradients`,
     :class:`~trustml.protocols.NeuralNetwork`, :class:`~trustml.protocols.ActivationTransforms`
-    and the randomized-smoothing fast path :class:`~trustml.protocols.NoisyCounter` (Cohen, Rosenfeld, Kolter, "Certified Adversarial
-    Robustness via Randomized Smoothing", ICML 2019). Names follow IBM's Adversarial Robustness
-    Toolbox (ART); the differences from ART are listed in ``docs/adapters/torch.md``.
+    and the randomized-smoothing fast path :class:`~trustml.protocols.NoisyCounter` (Cohen,
+    Rosenfeld, Kolter, "Certified Adversarial Robustness via Randomized Smoothing", ICML 2019).
+    Names follow IBM's Adversarial Robustness Toolbox (ART); the differences from ART are listed in
+    ``docs/adapters/torch.md``.
 
     Parameters
     ----------

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike, NDArray
 
 from trustml.adapters.torch._core import Core, unaliased
 from trustml.adapters.torch._inputs import (
@@ -27,6 +28,7 @@ from trustml.adapters.torch._inputs import (
 from trustml.adapters.torch._layers import capture
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import class_gradient_targets
+from trustml.protocols import Reduction
 from trustml.validation import check_batch_size
 
 __all__ = [
@@ -36,6 +38,12 @@ __all__ = [
 
 GradFn = Callable[[torch.Tensor, slice], torch.Tensor]
 
+TorchInput: TypeAlias = "ArrayLike | torch.Tensor"
+"""Inputs and labels: numpy-compatible arrays or tensors (on any device)."""
+
+Result: TypeAlias = "NDArray[Any] | torch.Tensor"
+"""numpy on the host, or the framework's tensor with ``framework=True``."""
+
 
 def _grad_context(x: torch.Tensor, framework: bool) -> AbstractContextManager[Any]:
     """Keep autograd for framework outputs of an input that requires grad; else no_grad."""
@@ -44,7 +52,9 @@ def _grad_context(x: torch.Tensor, framework: bool) -> AbstractContextManager[An
     return torch.no_grad()
 
 
-def predict(core: Core, x: Any, batch_size: Any, training_mode: bool, framework: bool) -> Any:
+def predict(
+    core: Core, x: TorchInput, batch_size: int, training_mode: bool, framework: bool
+) -> Result:
     """Scores ``(N, nb_classes)`` after postprocessing; see ``PyTorchClassifier.predict``."""
     bs = check_batch_size(batch_size)
     xt = as_input(x, core.input_shape)
@@ -57,13 +67,14 @@ def predict(core: Core, x: Any, batch_size: Any, training_mode: bool, framework:
         torch.cat(outs) if outs
         else torch.empty((0, core.nb_classes), device=core.device, dtype=dtype)
     )
-    return core.postprocess(scores, framework)
+    out: Result = core.postprocess(scores, framework)
+    return out
 
 
 def compute_loss(
-    core: Core, x: Any, y: Any, reduction: Any, batch_size: Any, training_mode: bool,
-    framework: bool,
-) -> Any:
+    core: Core, x: TorchInput, y: TorchInput, reduction: Reduction, batch_size: int,
+    training_mode: bool, framework: bool,
+) -> Result:
     """Per-sample losses, optionally reduced; see ``PyTorchClassifier.compute_loss``."""
     if reduction not in ("none", "mean", "sum"):
         raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
@@ -91,7 +102,7 @@ def compute_loss(
 def _gradients(
     core: Core, xt: torch.Tensor, batch_size: int, training_mode: bool, framework: bool,
     grad: GradFn, extra: tuple[int, ...],
-) -> Any:
+) -> Result:
     """Run ``grad(raw batch requiring grad, slice)`` batch by batch."""
     n = xt.shape[0]
     dtype = core.dtype
@@ -116,8 +127,9 @@ def _gradients(
 
 
 def loss_gradient(
-    core: Core, x: Any, y: Any, batch_size: Any, training_mode: bool, framework: bool
-) -> Any:
+    core: Core, x: TorchInput, y: TorchInput, batch_size: int, training_mode: bool,
+    framework: bool,
+) -> Result:
     """Gradient of the summed per-sample loss; see ``PyTorchClassifier.loss_gradient``."""
     bs = check_batch_size(batch_size)
     xt = as_input(x, core.input_shape)
@@ -131,8 +143,9 @@ def loss_gradient(
 
 
 def class_gradient(
-    core: Core, x: Any, label: Any, batch_size: Any, training_mode: bool, framework: bool
-) -> Any:
+    core: Core, x: TorchInput, label: TorchInput | None, batch_size: int, training_mode: bool,
+    framework: bool,
+) -> Result:
     """Gradient of the model's output; see ``PyTorchClassifier.class_gradient``."""
     bs = check_batch_size(batch_size)
     xt = as_input(x, core.input_shape)
@@ -156,7 +169,9 @@ def class_gradient(
     return _gradients(core, xt, bs, training_mode, framework, grad, extra)
 
 
-def resolve_layer(core: Core, names: list[str], layer: Any) -> tuple[str, torch.nn.Module]:
+def resolve_layer(
+    core: Core, names: list[str], layer: int | str
+) -> tuple[str, torch.nn.Module]:
     """``(name, module)`` for an index into ``names`` or a name.
 
     Raises
@@ -185,9 +200,9 @@ def resolve_layer(core: Core, names: list[str], layer: Any) -> tuple[str, torch.
 
 
 def activations(
-    core: Core, names: list[str], x: Any, layer: Any, batch_size: Any, framework: bool,
-    training_mode: bool,
-) -> Any:
+    core: Core, names: list[str], x: TorchInput, layer: int | str, batch_size: int,
+    framework: bool, training_mode: bool,
+) -> Result:
     """One layer's output; see ``PyTorchClassifier.get_activations``."""
     bs = check_batch_size(batch_size)
     xt = as_input(x, core.input_shape)
@@ -195,7 +210,7 @@ def activations(
     dtype = core.dtype
     np_dtype = numpy_dtype_for(dtype)
 
-    def run(xb: torch.Tensor) -> Any:
+    def run(xb: torch.Tensor) -> Result:
         out = capture(module, name, lambda: core.model(core.pipeline.predict_input(xb)))
         act = unaliased(out, xt)
         if framework:

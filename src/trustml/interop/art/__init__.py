@@ -102,7 +102,8 @@ def from_art(
     standardises the input twice and its ``class_gradient`` misses the chain rule; nor does its
     SVC, whose ``predict`` returns one-hot labels while ``class_gradient`` differentiates the
     decision function. ART's ``KerasClassifier`` gets no LossGradients: on Keras 3 its
-    ``loss_gradient`` is neither the gradient of its ``compute_loss`` nor batch-independent. It normalises ART's contract differences:
+    ``loss_gradient`` is neither the gradient of its ``compute_loss`` nor batch-independent. It
+    normalises ART's contract differences:
 
     - inputs and labels are validated first (typed :mod:`trustml.errors`), labels through
       :mod:`trustml.labels` (index or one-hot everywhere; ART receives one-hot float32);
