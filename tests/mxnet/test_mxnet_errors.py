@@ -109,7 +109,7 @@ def test_fit_errors_leave_the_model_unchanged() -> None:
         clf.fit(x[:, :3], y, nb_epochs=1)
     with pytest.raises(ParameterError, match="nb_epochs"):
         clf.fit(x, y, nb_epochs=0)
-    with pytest.raises(ParameterError, match="generator: expected an iterable that can be"):
+    with pytest.raises(ParameterTypeError, match="generator: expected an iterable that can be"):
         clf.fit_generator(iter([(x, y)]), nb_epochs=2)
     with pytest.raises(ParameterTypeError, match="generator"):
         clf.fit_generator(3, nb_epochs=1)  # type: ignore[arg-type]

@@ -12,9 +12,6 @@ import numpy as np
 
 from trustml.errors import ParameterError, ParameterTypeError
 
-
-
-
 _REPR = reprlib.Repr()
 _REPR.maxstring = 40
 _REPR.maxother = 60
@@ -319,3 +316,26 @@ def check_int_range(value: Any, name: str, *, low: int = 0, high: int | None = N
     """
     out: int = check_param(value, name, Interval("int", low, high, closed="left"))
     return out
+
+
+def check_layer(layer: Any, names: Sequence[str], name: str = "layer") -> int:
+    """A layer given by name or by index into ``names`` (negative indices count from the end, as
+    in Python), as a non-negative index.
+
+    Raises
+    ------
+    ParameterTypeError
+        Neither an int nor a str (a bool, a float).
+    ParameterError
+        An unknown name, or an index outside ``[-len(names), len(names))``.
+    """
+    count = len(names)
+    if isinstance(layer, str):
+        if layer not in names:
+            raise ParameterError(f"{name}: expected one of layer_names {list(names)}, got {layer!r}")
+        return list(names).index(layer)
+    index: int = check_param(
+        layer, name, Interval("int", -count, count, closed="left"),
+        InstanceOf(str, f"a name in {list(names)}"),
+    )
+    return index % count if count else index

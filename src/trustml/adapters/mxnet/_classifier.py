@@ -29,6 +29,8 @@ from trustml.validation import (
     check_batch_size,
     check_clip_values,
     check_input_shape,
+    check_nonempty,
+    check_reduction,
 )
 
 if TYPE_CHECKING:
@@ -38,8 +40,6 @@ if TYPE_CHECKING:
     from trustml.adapters.mxnet._pipeline import Pipeline
 
 __all__ = ["MXNetClassifier"]
-
-_REDUCTIONS = ("none", "mean", "sum")
 
 
 class MXNetClassifier:
@@ -285,8 +285,7 @@ class MXNetClassifier:
         ------
         InputShapeError, InputValueError, LabelError, ParameterError
         """
-        if reduction not in _REDUCTIONS:
-            raise ParameterError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
+        check_reduction(reduction)
         size = check_batch_size(batch_size)
         arr = self._as_batch(x)
         labels = to_index(y, self._nb_classes, n=arr.shape[0])
@@ -503,7 +502,7 @@ class MXNetClassifier:
         Parameters
         ----------
         x : array_like or mx.nd.NDArray
-            ``(N, *input_shape)``, raw input (``N = 0`` trains nothing).
+            ``(N, *input_shape)``, raw input, ``N >= 1`` (as on every adapter).
         y : array_like
             Index labels ``(N,)`` or one-hot labels ``(N, nb_classes)``.
         batch_size, nb_epochs : int
@@ -521,6 +520,7 @@ class MXNetClassifier:
         size = check_batch_size(batch_size)
         epochs = check_batch_size(nb_epochs, "nb_epochs")
         arr = self._as_batch(x)
+        check_nonempty(arr.shape[0])
         rng = as_generator(seed)
         defended, targets = self._training_batch(arr, y)
         trainer = self._trainer_or_default()
@@ -535,14 +535,16 @@ class MXNetClassifier:
         iterated once per epoch.
 
         Each batch is validated (and preprocessing defences flagged ``apply_fit`` applied) just
-        before its step, so a malformed batch stops training with the earlier steps done.
+        before its step; when a batch is refused after earlier steps, the model's parameters are
+        put back as they were before the call (the trainer's own state, such as Adam's moments,
+        is not).
 
         Raises
         ------
         ParameterError
-            Bad ``nb_epochs``; a one-shot iterator with ``nb_epochs > 1``.
+            Bad ``nb_epochs``; an empty batch, or an epoch without batches.
         ParameterTypeError
-            ``generator`` is not iterable.
+            ``generator`` is not iterable, or is a one-shot iterator with ``nb_epochs > 1``.
         InputShapeError, InputValueError, LabelError
             A malformed batch.
         """
@@ -554,12 +556,23 @@ class MXNetClassifier:
                 f"generator: expected an iterable of (x, y) batches, got {type(generator).__name__}"
             ) from None
         if first is generator and epochs > 1:
-            raise ParameterError(
+            raise ParameterTypeError(
                 f"generator: expected an iterable that can be iterated once per epoch (a "
                 f"DataLoader or a list), got a one-shot iterator with nb_epochs={epochs}"
             )
         trainer = self._trainer_or_default()
+        params = list(self.model.collect_params().values())
+        saved = [p.data().copy() for p in params]
+        try:
+            self._fit_epochs(generator, first, epochs, trainer)
+        except BaseException:
+            for p, value in zip(params, saved):
+                p.set_data(value)
+            raise
+
+    def _fit_epochs(self, generator: Any, first: Any, epochs: int, trainer: Any) -> None:
         for epoch in range(epochs):
+            count = 0
             for i, item in enumerate(first if epoch == 0 else iter(generator)):
                 try:
                     xb, yb = item
@@ -568,9 +581,15 @@ class MXNetClassifier:
                         f"generator: expected (x, y) pairs, got {type(item).__name__} at batch {i}"
                     ) from None
                 arr = self._as_batch(xb, name=f"x of batch {i}")
+                check_nonempty(arr.shape[0], f"x of batch {i}")
                 defended, targets = self._training_batch(arr, yb, f" of batch {i}")
-                if arr.shape[0]:
-                    self._pipe.train_step(trainer, defended, targets)
+                self._pipe.train_step(trainer, defended, targets)
+                count += 1
+            if count == 0:
+                raise ParameterError(
+                    f"generator: expected at least one (x, y) batch per epoch, got none in epoch "
+                    f"{epoch}"
+                )
 
     # ------------------------------------------------------------------ persistence
 

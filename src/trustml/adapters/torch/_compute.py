@@ -25,9 +25,8 @@ from trustml.adapters.torch._inputs import (
     to_numpy,
 )
 from trustml.adapters.torch._layers import capture
-from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import class_gradient_targets
-from trustml.validation import check_batch_size
+from trustml.validation import check_batch_size, check_layer, check_reduction
 
 __all__ = [
     "activations", "class_gradient", "compute_loss", "loss_gradient", "predict", "resolve_layer",
@@ -46,7 +45,7 @@ def _grad_context(x: torch.Tensor, framework: bool) -> AbstractContextManager[An
 def predict(core: Core, x: Any, batch_size: Any, training_mode: bool, framework: bool) -> Any:
     """Scores ``(N, nb_classes)`` after postprocessing; see ``PyTorchClassifier.predict``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     dtype = core.dtype
     outs: list[torch.Tensor] = []
     with core.mode(training_mode), _grad_context(xt, framework):
@@ -64,10 +63,9 @@ def compute_loss(
     framework: bool,
 ) -> Any:
     """Per-sample losses, optionally reduced; see ``PyTorchClassifier.compute_loss``."""
-    if reduction not in ("none", "mean", "sum"):
-        raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+    check_reduction(reduction)
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     yt = core.labels(y, xt.shape[0])
     dtype = core.dtype
     parts: list[torch.Tensor] = []
@@ -119,7 +117,7 @@ def loss_gradient(
 ) -> Any:
     """Gradient of the summed per-sample loss; see ``PyTorchClassifier.loss_gradient``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     yt = core.labels(y, xt.shape[0])
 
     def grad(xb: torch.Tensor, sl: slice) -> torch.Tensor:
@@ -134,10 +132,10 @@ def class_gradient(
 ) -> Any:
     """Gradient of the model's output; see ``PyTorchClassifier.class_gradient``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     n = xt.shape[0]
     classes = core.nb_classes
-    targets = class_gradient_targets(host_labels(label), classes, n)
+    targets = class_gradient_targets(host_labels(label, "label"), classes, n)
     chosen = None if targets is None else torch.from_numpy(targets).to(core.device)
 
     def grad(xb: torch.Tensor, sl: slice) -> torch.Tensor:
@@ -165,21 +163,7 @@ def resolve_layer(core: Core, names: list[str], layer: Any) -> tuple[str, torch.
     ParameterTypeError
         Neither an int nor a str.
     """
-    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-        if not -len(names) <= int(layer) < len(names):
-            raise ParameterError(
-                f"layer: expected an index in [{-len(names)}, {len(names)}) of layer_names, "
-                f"got {layer}"
-            )
-        name = names[int(layer)]
-    elif isinstance(layer, str):
-        if layer not in names:
-            raise ParameterError(f"layer: expected one of layer_names {names}, got {layer!r}")
-        name = layer
-    else:
-        raise ParameterTypeError(
-            f"layer: expected an int index or a str name, got {type(layer).__name__}"
-        )
+    name = names[check_layer(layer, names)]
     return name, core.model.get_submodule(name)
 
 
@@ -189,7 +173,7 @@ def activations(
 ) -> Any:
     """One layer's output; see ``PyTorchClassifier.get_activations``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     name, module = resolve_layer(core, names, layer)
     dtype = core.dtype
     np_dtype = numpy_dtype_for(dtype)
