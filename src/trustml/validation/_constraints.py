@@ -59,7 +59,8 @@ class Interval(Constraint):
     """An int (``kind="int"``) or a finite real number (``kind="real"``) in an interval.
 
     Bools are never numbers here, and a ``"real"`` interval never accepts NaN or inf. ``None`` for
-    ``low`` / ``high`` leaves that side unbounded; ``closed`` says which bounds belong to it.
+    ``low`` / ``high`` leaves that side unbounded; ``closed`` says which bounds belong to it;
+    ``what`` names the value in messages (default "an int" / "a finite number").
 
     Examples
     --------
@@ -74,7 +75,9 @@ class Interval(Constraint):
         high: float | None,
         *,
         closed: Literal["left", "right", "both", "neither"] = "both",
+        what: str | None = None,
     ) -> None:
+        self.what = what
         self.kind = kind
         self.low = low
         self.high = high
@@ -99,7 +102,7 @@ class Interval(Constraint):
         return int(value) if self.kind == "int" else float(value)
 
     def __str__(self) -> str:
-        what = "an int" if self.kind == "int" else "a finite number"
+        what = self.what or ("an int" if self.kind == "int" else "a finite number")
         left = self.closed in ("left", "both")
         right = self.closed in ("right", "both")
         low, high = self._bound(self.low), self._bound(self.high)
@@ -335,7 +338,7 @@ def check_layer(layer: Any, names: Sequence[str], name: str = "layer") -> int:
             raise ParameterError(f"{name}: expected one of layer_names {list(names)}, got {layer!r}")
         return list(names).index(layer)
     index: int = check_param(
-        layer, name, Interval("int", -count, count, closed="left"),
+        layer, name, Interval("int", -count, count, closed="left", what="an int index"),
         InstanceOf(str, f"a name in {list(names)}"),
     )
     return index % count if count else index

@@ -292,6 +292,7 @@ class SklearnCore:
                     f"generator: expected (x, y) pairs, got {type(batch).__name__} at batch {i}"
                 ) from None
             xs.append(self.batch(xi, f"x (batch {i})"))
+            check_nonempty(len(xs[-1]), f"x (batch {i})")
             ys.append(_batch_labels(yi, len(xs[-1]), self._known_classes(), f"y (batch {i})"))
         if not xs:
             raise ParameterError("generator: expected at least one (x, y) batch, got none")
