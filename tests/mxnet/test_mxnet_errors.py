@@ -54,9 +54,9 @@ def test_bad_inputs_to_methods() -> None:
         clf.compute_loss(x, y, reduction="max")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="layer: expected one of layer_names"):
         clf.get_activations(x, "features.9")
-    with pytest.raises(ParameterError, match=r"layer: expected an index in \[0, 5\)"):
+    with pytest.raises(ParameterError, match=r"layer: expected an int index in \[-5, 5\)"):
         clf.get_activations(x, 5)
-    with pytest.raises(ParameterError, match="layer"):
+    with pytest.raises(ParameterTypeError, match="layer"):
         clf.get_activations(x, True)
 
 

@@ -21,10 +21,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
-from robustness_cases import CASES, CLASSES, FEATURES, X, Y, Case, cases_for, check_raises
-from robustness_cases import same_state
+from robustness_cases import (
+    CASES,
+    CLASSES,
+    FEATURES,
+    Case,
+    X,
+    Y,
+    cases_for,
+    check_raises,
+    same_state,
+)
 
-from trustml.errors import DeviceError, InputValueError, LabelError
+from trustml.errors import (
+    DeviceError,
+    InputValueError,
+    LabelError,
+    ParameterError,
+    ParameterTypeError,
+)
 
 Snapshot = Callable[[], list[np.ndarray]]
 
@@ -109,16 +124,16 @@ def _smoothed() -> tuple[Any, Snapshot]:
 
 
 ADAPTERS: dict[str, tuple[Callable[[], tuple[Any, Snapshot]], set[str], set[str]]] = {
-    "sklearn-lr": (lambda: _sklearn("lr"), _ALL - {"get_activations"}, set()),
-    "sklearn-mlp": (lambda: _sklearn("mlp"), _ALL, set()),
-    "sklearn-tree": (lambda: _sklearn("tree"), {"predict", "fit", "fit_generator"}, set()),
-    "torch": (_torch, _ALL, {"fit_seed", "per_epoch"}),
-    "keras": (_keras, _ALL, {"fit_seed", "per_epoch"}),
-    "tf2": (_tf2, _ALL, {"fit_seed", "per_epoch"}),
+    "sklearn-lr": (lambda: _sklearn("lr"), _ALL - {"get_activations"}, {"float32"}),
+    "sklearn-mlp": (lambda: _sklearn("mlp"), _ALL, {"float32"}),
+    "sklearn-tree": (lambda: _sklearn("tree"), {"predict", "fit", "fit_generator"}, {"float32"}),
+    "torch": (_torch, _ALL, {"fit_seed", "per_epoch", "float32"}),
+    "keras": (_keras, _ALL, {"fit_seed", "per_epoch", "float32"}),
+    "tf2": (_tf2, _ALL, {"fit_seed", "per_epoch", "float32"}),
     "smoothed": (
         _smoothed,
         {"predict", "certify", "compute_loss", "loss_gradient", "fit", "fit_generator"},
-        {"fit_seed", "predict_seed", "per_epoch"},
+        {"fit_seed", "predict_seed", "per_epoch", "float32"},
     ),
 }
 
@@ -233,3 +248,57 @@ def test_linear_svc_fit_is_refused_before_liblinear_sees_huge_values() -> None:
     huge[0, 0] = 1e300
     with pytest.raises(InputValueError, match=r"^x: expected values within the range of float32"):
         adapter.fit(huge, Y)
+
+
+# ------------------------------------------------------------------ seeds and arrays, directly
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [("5", ParameterTypeError), (2.5, ParameterTypeError), (True, ParameterTypeError),
+     (np.array(5), ParameterTypeError), (np.array("5"), ParameterTypeError),
+     (np.array(1 + 2j), ParameterTypeError), (np.array(5, dtype=object), ParameterTypeError),
+     (-1, ParameterError), (2**128, ParameterError)],
+    ids=repr,
+)
+def test_input_seeds_refuses_every_seed_that_is_not_an_int_in_range(seed: Any,
+                                                                    error: type) -> None:
+    from trustml.rng import input_seeds
+
+    with pytest.raises(error, match=r"^seed: expected an int in \[0, 2\*\*128\), got "):
+        input_seeds(np.zeros((2, 3)), seed)
+
+
+@pytest.mark.parametrize(
+    "x", [np.array(1.0), np.array(["a", "b"]), np.array([1 + 1j]), np.array([1], dtype=object),
+          [[1.0]], "abc"], ids=repr,
+)
+def test_input_seeds_refuses_x_that_is_not_a_real_array(x: Any) -> None:
+    from trustml.rng import input_seeds
+
+    with pytest.raises((ParameterError, ParameterTypeError), match=r"^x: expected "):
+        input_seeds(x, 0)
+
+
+@pytest.mark.parametrize("seed", [-1, 2.5, "abc", True, np.random.RandomState(0)], ids=repr)
+def test_as_generator_refuses_bad_seeds(seed: Any) -> None:
+    from trustml.rng import as_generator
+
+    with pytest.raises((ParameterError, ParameterTypeError), match=r"^seed: expected "):
+        as_generator(seed)
+
+
+def test_check_batch_rejects_ragged_input_and_overflow_after_the_cast() -> None:
+    from trustml.validation import check_batch
+
+    with pytest.raises(InputValueError, match=r"^x: expected a rectangular array, got a ragged"):
+        check_batch([[1.0, 2.0], [1.0]], (2,))
+    x = np.array([[1.0, 1e39], [2.0, -1e300]])
+    with pytest.raises(InputValueError, match=r"^x: expected values within the range of float32 "
+                                              r".*got 2 entries .*\(0, 1\)"):
+        check_batch(x, (2,))
+    np.testing.assert_array_equal(check_batch(x, (2,), dtype=np.float64), x)
+    with pytest.raises(InputValueError, match="float32"):
+        check_batch(x, (2,), dtype=np.float64, finite_as=np.float32)
+    with pytest.raises(InputValueError, match=r"^x: expected finite values, got 1 NaN"):
+        check_batch(np.array([[np.nan, 1e39]]), (2,))

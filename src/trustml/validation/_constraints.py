@@ -335,7 +335,9 @@ def check_layer(layer: Any, names: Sequence[str], name: str = "layer") -> int:
     count = len(names)
     if isinstance(layer, str):
         if layer not in names:
-            raise ParameterError(f"{name}: expected one of layer_names {list(names)}, got {layer!r}")
+            raise ParameterError(
+                f"{name}: expected one of layer_names {list(names)}, got {layer!r}"
+            )
         return list(names).index(layer)
     index: int = check_param(
         layer, name, Interval("int", -count, count, closed="left", what="an int index"),

@@ -29,6 +29,7 @@ from trustml.validation import (
     check_batch_size,
     check_clip_values,
     check_input_shape,
+    check_layer,
     check_nonempty,
     check_reduction,
 )
@@ -626,19 +627,7 @@ class MXNetClassifier:
 
     def _layer_name(self, layer: Any) -> str:
         names = self.layer_names
-        if isinstance(layer, str):
-            if layer not in self._layer_shapes:
-                raise ParameterError(
-                    f"layer: expected one of layer_names {names}, got {layer!r}"
-                )
-            return layer
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-            if not 0 <= layer < len(names):
-                raise ParameterError(
-                    f"layer: expected an index in [0, {len(names)}) into layer_names, got {layer}"
-                )
-            return names[int(layer)]
-        raise ParameterError(f"layer: expected an int index or a layer name, got {layer!r}")
+        return names[check_layer(layer, names)]
 
     def _training_batch(
         self, arr: NDArray[Any], y: Any, where: str = ""
