@@ -151,6 +151,10 @@ def _cases() -> list[Case]:
         add("fit_generator", f"x-{kind}",
             lambda a, b=bad: a.fit_generator([(X, Y), (b, y2)], nb_epochs=1), err, "x", f32)
         add("certify", f"x-{kind}", lambda a, b=bad: a.certify(b, n=8, seed=0), err, "x", f32)
+        add("certify_radius", f"x-{kind}",
+            lambda a, b=bad: a.certify_radius(b, 0.1, n_max=64, seed=0), err, "x", f32)
+        add("count_noisy_predictions", f"x-{kind}",
+            lambda a, b=bad: a.count_noisy_predictions(b, 0.1, 8, batch_size=8), err, "x", f32)
     for kind, (bad, err) in BAD_Y.items():
         add("compute_loss", f"y-{kind}", lambda a, b=bad: a.compute_loss(x2, b), err, "y")
         add("loss_gradient", f"y-{kind}", lambda a, b=bad: a.loss_gradient(x2, b), err, "y")
@@ -174,6 +178,21 @@ def _cases() -> list[Case]:
     for kind, (bad, err) in BAD_LABEL.items():
         add("class_gradient", f"label-{kind}", lambda a, b=bad: a.class_gradient(x2, label=b),
             err, "label")
+    for kind, (bad, err) in {"zero": (0.0, ParameterError), "negative": (-1.0, ParameterError),
+                             "nan": (float("nan"), ParameterError),
+                             "string": ("0.1", ParameterTypeError),
+                             "bool": (True, ParameterTypeError)}.items():
+        add("count_noisy_predictions", f"sigma-{kind}",
+            lambda a, b=bad: a.count_noisy_predictions(x2, b, 8, batch_size=8), err, "sigma")
+        if kind != "zero":  # a radius may be 0
+            add("certify_radius", f"radius-{kind}",
+                lambda a, b=bad: a.certify_radius(x2, b, n_max=64, seed=0), err, "radius")
+    for kind, (bad, err) in BAD_POSITIVE_INT.items():
+        add("count_noisy_predictions", f"n-{kind}",
+            lambda a, b=bad: a.count_noisy_predictions(x2, 0.1, b, batch_size=8), err, "n")
+        add("count_noisy_predictions", f"batch_size-{kind}",
+            lambda a, b=bad: a.count_noisy_predictions(x2, 0.1, 8, batch_size=b), err,
+            "batch_size")
     for kind, bad in {"avg": ("avg", ParameterError), "int": (5, ParameterTypeError),
                       "none": (None, ParameterTypeError)}.items():
         add("compute_loss", f"reduction-{kind}",

@@ -35,6 +35,7 @@ from robustness_cases import (
 
 from trustml.errors import (
     DeviceError,
+    InputShapeError,
     InputValueError,
     LabelError,
     ParameterError,
@@ -127,12 +128,13 @@ ADAPTERS: dict[str, tuple[Callable[[], tuple[Any, Snapshot]], set[str], set[str]
     "sklearn-lr": (lambda: _sklearn("lr"), _ALL - {"get_activations"}, {"float32"}),
     "sklearn-mlp": (lambda: _sklearn("mlp"), _ALL, {"float32"}),
     "sklearn-tree": (lambda: _sklearn("tree"), {"predict", "fit", "fit_generator"}, {"float32"}),
-    "torch": (_torch, _ALL, {"fit_seed", "per_epoch", "float32"}),
+    "torch": (_torch, _ALL | {"count_noisy_predictions"}, {"fit_seed", "per_epoch", "float32"}),
     "keras": (_keras, _ALL, {"fit_seed", "per_epoch", "float32"}),
     "tf2": (_tf2, _ALL, {"fit_seed", "per_epoch", "float32"}),
     "smoothed": (
         _smoothed,
-        {"predict", "certify", "compute_loss", "loss_gradient", "fit", "fit_generator"},
+        {"predict", "certify", "certify_radius", "compute_loss", "loss_gradient", "fit",
+         "fit_generator"},
         {"fit_seed", "predict_seed", "per_epoch", "float32"},
     ),
 }
@@ -197,6 +199,35 @@ def test_torch_meta_tensors_raise_device_error(call: Callable[..., Any], param: 
     before = snapshot()
     with pytest.raises(DeviceError, match=rf"^{param}\b.*meta device"):
         call(adapter, meta_x, meta_y)
+    assert same_state(before, snapshot())
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (lambda t: t.full((2, FEATURES), float("nan")), InputValueError),
+        (lambda t: t.full((2, FEATURES), 1e39, dtype=t.float64), InputValueError),
+        (lambda t: t.ones((2, FEATURES), dtype=t.complex64), InputValueError),
+        (lambda t: t.zeros((2, FEATURES + 1)), InputShapeError),
+        (lambda t: t.zeros(FEATURES), InputShapeError),
+    ],
+    ids=["nan", "above-float32-max", "complex", "wrong-shape", "single-sample"],
+)
+@pytest.mark.parametrize("method", ["predict", "compute_loss", "loss_gradient", "fit"])
+def test_torch_tensor_inputs_are_validated_like_arrays(make: Any, error: type,
+                                                       method: str) -> None:
+    torch = pytest.importorskip("torch")
+    adapter, snapshot = _adapter("torch")
+    x = make(torch)
+    calls = {
+        "predict": lambda: adapter.predict(x),
+        "compute_loss": lambda: adapter.compute_loss(x, Y[:2]),
+        "loss_gradient": lambda: adapter.loss_gradient(x, Y[:2]),
+        "fit": lambda: adapter.fit(x, Y[:2], nb_epochs=1),
+    }
+    before = snapshot()
+    with pytest.raises(error, match=r"^x: "):
+        calls[method]()
     assert same_state(before, snapshot())
 
 
