@@ -66,7 +66,9 @@ def to_index(
     try:
         arr = np.asarray(y)
     except ValueError:
-        raise LabelError(f"{name}: expected index or one-hot labels, got a ragged sequence") from None
+        raise LabelError(
+            f"{name}: expected index or one-hot labels, got a ragged sequence"
+        ) from None
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):

@@ -12,11 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "robustness"))
 
-from _mxnets import mlp  # noqa: E402
-from mxnet import gluon  # noqa: E402
-from robustness_cases import Case, cases_for, check_raises, same_state  # noqa: E402
+from _mxnets import mlp
+from mxnet import gluon
+from robustness_cases import Case, cases_for, check_raises, same_state
 
-from trustml.adapters.mxnet import MXNetClassifier  # noqa: E402
+from trustml.adapters.mxnet import MXNetClassifier
 
 _METHODS = {"predict", "compute_loss", "loss_gradient", "class_gradient", "get_activations",
             "fit", "fit_generator"}

@@ -115,7 +115,7 @@ def _one_shot() -> Iterator[tuple[Any, Any]]:
 
 BAD_GENERATORS: dict[str, tuple[Callable[[], Any], dict[str, Any], type[TrustMLError], str]] = {
     "not-iterable": (lambda: 5, {}, ParameterTypeError, "generator"),
-    "no-batches": (lambda: [], {}, ParameterError, "generator"),
+    "no-batches": (list, {}, ParameterError, "generator"),
     "not-a-pair": (lambda: [X], {}, TrustMLError, "generator"),
     "y-is-none": (lambda: [(X, None)], {}, LabelError, "y"),
     "bad-second-batch": (lambda: [(X, Y), (X[:, :-1], Y)], {}, InputShapeError, "x"),

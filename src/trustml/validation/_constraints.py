@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -26,7 +27,7 @@ def _got(value: Any, *, with_type: bool) -> str:
     return f"{type(value).__name__} {shown}" if with_type else shown
 
 
-class Constraint:
+class Constraint(ABC):
     """One allowed kind of value for a parameter.
 
     A constraint says whether a value has an acceptable type (:meth:`accepts_type`) and whether it
@@ -34,13 +35,13 @@ class Constraint:
     accepted value to its canonical form (:meth:`convert`). :func:`check_param` combines them.
     """
 
+    @abstractmethod
     def accepts_type(self, value: Any) -> bool:
         """Whether ``value`` has a type this constraint can accept."""
-        raise NotImplementedError
 
+    @abstractmethod
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` satisfies the constraint (its type included)."""
-        raise NotImplementedError
 
     def convert(self, value: Any) -> Any:
         """The canonical form of an accepted value (a Python int or float, ...)."""

@@ -317,7 +317,9 @@ def _batch_labels(y: Any, n: int, nb_classes: int | None, name: str) -> NDArray[
     try:
         arr = np.asarray(y)
     except ValueError:
-        raise LabelError(f"{name}: expected index or one-hot labels, got a ragged sequence") from None
+        raise LabelError(
+            f"{name}: expected index or one-hot labels, got a ragged sequence"
+        ) from None
     if arr.dtype.kind not in "iuf" or arr.ndim not in (1, 2) or len(arr) != n:
         raise LabelError(
             f"{name}: expected {n} index labels (N,) or one-hot labels (N, C), got "

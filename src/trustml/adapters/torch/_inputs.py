@@ -82,7 +82,8 @@ def _within(x: torch.Tensor, dtype: torch.dtype | None) -> bool:
     if torch.finfo(x.dtype).max <= limit:
         return _all_finite(x)
     lo, hi = torch.aminmax(x.detach())
-    return bool(torch.isfinite(lo)) and bool(torch.isfinite(hi)) and max(-float(lo), float(hi)) <= limit
+    finite = bool(torch.isfinite(lo)) and bool(torch.isfinite(hi))
+    return finite and max(-float(lo), float(hi)) <= limit
 
 
 def as_input(
