@@ -2,7 +2,8 @@
 
 Policies (the contract every shipped adapter follows):
 
-- ``x`` must have shape ``(N, *input_shape)``; ``N = 0`` is allowed and gives empty outputs.
+- ``x`` must have shape ``(N, *input_shape)``; ``N = 0`` is allowed and gives empty outputs,
+  except in ``fit``, which refuses to train on nothing (:func:`check_nonempty`).
 - ``x`` must be real-valued numeric (bool, int or float); it is converted to the working float dtype
   in a new array, so read-only, non-contiguous and integer inputs are accepted and the caller's array
   is never mutated.
