@@ -62,9 +62,14 @@ def to_index(
     ------
     LabelError
         Wrong shape, wrong length, non-integral values, values outside ``[0, nb_classes)``, or
-        one-hot rows that are not exactly one 1 and zeros elsewhere.
+        one-hot rows that are not exactly one 1 and zeros elsewhere; a ragged nested sequence.
     """
-    arr = np.asarray(y)
+    try:
+        arr = np.asarray(y)
+    except ValueError:
+        raise LabelError(
+            f"{name}: expected index or one-hot labels, got a ragged sequence"
+        ) from None
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):

@@ -206,7 +206,7 @@ def test_fast_path_result_is_checked() -> None:
         ({"n0": 0}, ParameterError, "n0"),
         ({"n": 0}, ParameterError, "n: "),
         ({"batch_size": 0}, ParameterError, "batch_size"),
-        ({"batch_size": 2.5}, ParameterError, "batch_size"),
+        ({"batch_size": 2.5}, ParameterTypeError, "batch_size"),
         ({"nb_gradient_samples": 0}, ParameterError, "nb_gradient_samples"),
         ({"seed": "1"}, ParameterTypeError, "seed"),
     ],

@@ -258,7 +258,7 @@ def test_certify_radius_randomized_bound_is_sound_and_not_weaker() -> None:
         ({"radius": "0.5"}, ParameterTypeError, "radius"),
         ({"radius": True}, ParameterTypeError, "radius"),
         ({"n_max": 0}, ParameterError, "n_max"),
-        ({"n0": 1.5}, ParameterError, "n0"),
+        ({"n0": 1.5}, ParameterTypeError, "n0"),
         ({"alpha": 0.7}, ParameterError, "alpha"),
         ({"batch_size": 0}, ParameterError, "batch_size"),
         ({"bound": "wilson"}, ParameterError, "bound"),

@@ -66,5 +66,5 @@ def test_check_int_range() -> None:
     assert check_int_range(np.int32(4), "k", low=1, high=5) == 4
     with pytest.raises(ParameterError, match=r"k: expected an int in \[1, 5\), got 5"):
         check_int_range(5, "k", low=1, high=5)
-    with pytest.raises(ParameterTypeError, match="k: expected an int, got float"):
+    with pytest.raises(ParameterTypeError, match="k: expected an int >= 0, got float"):
         check_int_range(1.0, "k")

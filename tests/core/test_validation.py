@@ -117,8 +117,14 @@ def test_bad_clip_values(clip: object, match: str) -> None:
         check_clip_values(clip, (3, 4))
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, "8", None, True])
-def test_batch_size(bad: object) -> None:
-    with pytest.raises(ParameterError, match="batch_size: expected a positive int"):
+@pytest.mark.parametrize("bad", [0, -1, np.int64(-3)])
+def test_batch_size_value(bad: object) -> None:
+    with pytest.raises(ParameterError, match=r"batch_size: expected an int >= 1, got -?\d"):
         check_batch_size(bad)
     assert check_batch_size(np.int64(7)) == 7
+
+
+@pytest.mark.parametrize("bad", [1.5, 8.0, "8", None, True, np.array(8)])
+def test_batch_size_type(bad: object) -> None:
+    with pytest.raises(ParameterTypeError, match="batch_size: expected an int >= 1, got "):
+        check_batch_size(bad)

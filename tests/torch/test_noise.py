@@ -8,7 +8,7 @@ import torch
 from numpy.testing import assert_array_equal
 from torch_models import MLP_SHAPE, make_mlp, wrap
 
-from trustml.errors import InputShapeError, ParameterError
+from trustml.errors import InputShapeError, ParameterError, ParameterTypeError
 
 
 def test_rows_sum_to_n_and_dtype(cnn, images) -> None:
@@ -87,9 +87,11 @@ def test_never_more_than_batch_size_copies() -> None:
 
 
 def test_bad_arguments(cnn, images) -> None:
-    for sigma in (0.0, -1.0, float("nan"), "1"):
-        with pytest.raises(ParameterError, match="sigma"):
+    for sigma in (0.0, -1.0, float("nan")):
+        with pytest.raises(ParameterError, match="sigma: expected a finite number > 0"):
             cnn.count_noisy_predictions(images, sigma, 10, batch_size=8)
+    with pytest.raises(ParameterTypeError, match="sigma: expected a finite number > 0, got str"):
+        cnn.count_noisy_predictions(images, "1", 10, batch_size=8)
     with pytest.raises(ParameterError, match="n"):
         cnn.count_noisy_predictions(images, 0.1, 0, batch_size=8)
     with pytest.raises(ParameterError, match="batch_size"):

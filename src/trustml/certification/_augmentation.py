@@ -21,11 +21,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from trustml.certification._smoothing import Smoothing
-from trustml.errors import ParameterError
+from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import to_index
 from trustml.protocols import Fittable, LossGradients, Reduction
 from trustml.rng import SeedLike
-from trustml.validation import check_batch_size
+from trustml.validation import (
+    check_batch_size,
+    check_nonempty,
+    check_positive_int,
+    check_reduction,
+)
 
 __all__ = ["NoisyBatches", "NoisyGenerator", "NoisyGradients", "NoisyTraining"]
 
@@ -77,7 +82,8 @@ class NoisyGenerator:
                     f"generator: expected (x, y) pairs, got {type(batch).__name__} at batch {i}"
                 )
             xb, yb = batch
-            x = self._smoothing.check_x(xb)
+            x = self._smoothing.check_x(xb, name=f"x of batch {i}")
+            check_nonempty(x.shape[0], f"x of batch {i}")
             y = to_index(yb, nb_classes, n=x.shape[0], name=f"y of batch {i}")
             noise = self._rng.standard_normal(x.shape, dtype=np.float32)
             noise *= sigma
@@ -96,6 +102,7 @@ class NoisyTraining:
     ) -> None:
         """Validate everything, then train; see ``TrainableSmoothedClassifier.fit``."""
         xs = self._smoothing.check_x(x)
+        check_nonempty(xs.shape[0])
         ys = to_index(y, self._smoothing.classifier.nb_classes, n=xs.shape[0])
         batch_size = check_batch_size(batch_size)
         nb_epochs = _check_epochs(nb_epochs)
@@ -109,6 +116,15 @@ class NoisyTraining:
         """Train on noisy versions of a user's batches; see
         ``TrainableSmoothedClassifier.fit_generator``."""
         nb_epochs = _check_epochs(nb_epochs)
+        if not isinstance(generator, Iterable):
+            raise ParameterTypeError(
+                f"generator: expected an iterable of (x, y) batches, got {type(generator).__name__}"
+            )
+        if nb_epochs > 1 and isinstance(generator, Iterator):
+            raise ParameterTypeError(
+                "generator: expected a re-iterable source of batches (a list, a DataLoader) for "
+                f"nb_epochs={nb_epochs}, got a one-shot iterator ({type(generator).__name__})"
+            )
         rng = self._smoothing.generator(seed)
         self._model.fit_generator(NoisyGenerator(generator, self._smoothing, rng),
                                   nb_epochs=nb_epochs)
@@ -144,10 +160,7 @@ class NoisyGradients:
         self, x: ArrayLike, y: ArrayLike, reduction: Reduction, seed: SeedLike
     ) -> NDArray[Any]:
         """Monte Carlo ``E_e[L(x + e, y)]`` per sample, then ``reduction``."""
-        if reduction not in ("none", "mean", "sum"):
-            raise ParameterError(
-                f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}"
-            )
+        check_reduction(reduction)
         _, ys, draws = self._draws(x, y, seed)
         total: NDArray[Any] | None = None
         for noisy in draws:
@@ -175,6 +188,4 @@ class NoisyGradients:
 
 
 def _check_epochs(nb_epochs: Any) -> int:
-    if isinstance(nb_epochs, bool) or not isinstance(nb_epochs, (int, np.integer)) or nb_epochs < 1:
-        raise ParameterError(f"nb_epochs: expected an int >= 1, got {nb_epochs!r}")
-    return int(nb_epochs)
+    return check_positive_int(nb_epochs, "nb_epochs")

@@ -45,7 +45,7 @@ from trustml.certification._sampling import count_seeded
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.protocols import Classifier
 from trustml.rng import block_seed
-from trustml.validation import check_batch_size
+from trustml.validation import NONE, POSITIVE_INT, check_param
 
 __all__ = [
     "DRAW_BLOCK",
@@ -162,13 +162,8 @@ def check_shard_size(shard_size: Any) -> int | None:
     ------
     ParameterError, ParameterTypeError
     """
-    if shard_size is None:
-        return None
-    if isinstance(shard_size, bool) or not isinstance(shard_size, (int, np.integer)):
-        raise ParameterTypeError(
-            f"shard_size: expected a positive int or None, got {type(shard_size).__name__}"
-        )
-    return check_batch_size(shard_size, "shard_size")
+    out: int | None = check_param(shard_size, "shard_size", NONE, POSITIVE_INT)
+    return out
 
 
 def worker_count(executor: Executor | None) -> int:

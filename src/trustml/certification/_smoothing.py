@@ -109,9 +109,9 @@ class Smoothing:
         every call; a Generator advances; None is fresh OS entropy)."""
         return as_generator(self.seed if seed is None else seed)
 
-    def check_x(self, x: ArrayLike, dtype: Any = np.float32) -> NDArray[Any]:
+    def check_x(self, x: ArrayLike, dtype: Any = np.float32, name: str = "x") -> NDArray[Any]:
         """Validated copy of ``x`` ``(N, *input_shape)`` in ``dtype``."""
-        return check_batch(x, self.classifier.input_shape, dtype=dtype)
+        return check_batch(x, self.classifier.input_shape, dtype=dtype, name=name)
 
     def counts(
         self,

@@ -11,7 +11,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from trustml.errors import ParameterError, ParameterTypeError
-from trustml.validation import check_integral_array
+from trustml.validation import (
+    check_integral_array,
+    check_positive_float,
+    check_positive_int,
+    check_real,
+)
 
 __all__ = [
     "certified_radius",
@@ -33,12 +38,7 @@ def check_sigma(sigma: Any, name: str = "sigma") -> float:
     ParameterError
         Not finite, or not > 0.
     """
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise ParameterTypeError(f"{name}: expected a positive float, got {type(sigma).__name__}")
-    value = float(sigma)
-    if not np.isfinite(value) or value <= 0.0:
-        raise ParameterError(f"{name}: expected a finite float > 0, got {sigma!r}")
-    return value
+    return check_positive_float(sigma, name)
 
 
 def check_alpha(alpha: Any, name: str = "alpha") -> float:
@@ -54,14 +54,7 @@ def check_alpha(alpha: Any, name: str = "alpha") -> float:
     ParameterError
         Outside ``(0, 0.5]``.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise ParameterTypeError(
-            f"{name}: expected a float in (0, 0.5], got {type(alpha).__name__}"
-        )
-    value = float(alpha)
-    if not (0.0 < value <= 0.5):
-        raise ParameterError(f"{name}: expected a float in (0, 0.5], got {alpha!r}")
-    return value
+    return check_real(alpha, name, low=0.0, high=0.5, closed="right")
 
 
 def check_count(count: Any, name: str) -> int:
@@ -69,14 +62,12 @@ def check_count(count: Any, name: str) -> int:
 
     Raises
     ------
+    ParameterTypeError
+        Not an integer.
     ParameterError
-        Not an integer, or < 1.
+        An integer < 1.
     """
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
-        raise ParameterError(f"{name}: expected an int >= 1, got {count!r}")
-    if count < 1:
-        raise ParameterError(f"{name}: expected an int >= 1, got {count}")
-    return int(count)
+    return check_positive_int(count, name)
 
 
 def lower_confidence_bound(n_a: ArrayLike, n: int, alpha: float) -> NDArray[np.float64]:

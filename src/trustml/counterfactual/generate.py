@@ -35,7 +35,7 @@ from trustml.errors import (
 )
 from trustml.labels import to_index
 from trustml.protocols import ClassGradients, Classifier, DecisionTrees, LossGradients, require
-from trustml.validation import check_batch
+from trustml.validation import NONE, POSITIVE_INT, check_batch, check_param
 
 __all__ = ["generate_counterfactual"]
 
@@ -241,10 +241,7 @@ def generate_counterfactual(
         raise ParameterError(
             f"outputs: expected 'auto', 'probabilities' or 'logits', got {outputs!r}"
         )
-    if max_iter is not None and (
-        isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1
-    ):
-        raise ParameterError(f"max_iter: expected None or an int >= 1, got {max_iter!r}")
+    check_param(max_iter, "max_iter", NONE, POSITIVE_INT)
     clip = clf.clip_values
     clip_flat = None
     if clip is not None:

@@ -37,7 +37,13 @@ from numpy.typing import ArrayLike, NDArray
 from trustml.counterfactual.costs import Loss, RegularizedCost
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.protocols import Classifier
-from trustml.validation import ClipValuesLike, check_clip_values
+from trustml.validation import (
+    NONE,
+    POSITIVE_INT,
+    ClipValuesLike,
+    check_clip_values,
+    check_param,
+)
 
 __all__ = ["SCIPY_METHODS", "Optimizer", "is_gradient_free"]
 
@@ -210,12 +216,7 @@ class Optimizer:
             Unknown ``optim``, ``max_iter`` < 1, ``tol`` <= 0, a ``grad_mask`` of the wrong shape.
         """
         self._kind = _kind(optim)
-        if max_iter is not None and (
-            isinstance(max_iter, bool)
-            or not isinstance(max_iter, (int, np.integer))
-            or max_iter < 1
-        ):
-            raise ParameterError(f"max_iter: expected None or an int >= 1, got {max_iter!r}")
+        check_param(max_iter, "max_iter", NONE, POSITIVE_INT)
         if tol is not None and (
             isinstance(tol, bool)
             or not isinstance(tol, (int, float, np.integer, np.floating))

@@ -17,6 +17,7 @@ from scipy.special import logsumexp
 from trustml._deps import require
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.ood.base import FeatureBasedDetector, _check_real
+from trustml.validation import check_positive_int
 
 __all__ = ["DKNN", "RMDS", "VIM", "Mahalanobis"]
 
@@ -124,12 +125,9 @@ class DKNN(FeatureBasedDetector):
     """
 
     def __init__(self, nearest: int = 50, **kwargs: Any) -> None:
-        if isinstance(nearest, bool) or not isinstance(nearest, (int, np.integer)):
-            raise ParameterTypeError(f"nearest: expected a positive int, got {nearest!r}")
-        if nearest < 1:
-            raise ParameterError(f"nearest: expected a positive int, got {nearest}")
+        nearest = check_positive_int(nearest, "nearest")
         super().__init__(**kwargs)
-        self.nearest: int = int(nearest)
+        self.nearest: int = nearest
 
     @staticmethod
     def _normalise(feats: F64) -> F64:
@@ -195,8 +193,8 @@ class VIM(FeatureBasedDetector):
             )
         if isinstance(princ_dims, (float, np.floating)):
             _check_real(princ_dims, "princ_dims", 0.0, 1.0, low_open=True)
-        elif princ_dims < 1:
-            raise ParameterError(f"princ_dims: expected an int >= 1, got {princ_dims}")
+        else:
+            check_positive_int(princ_dims, "princ_dims")
         if pca_origin not in ("center", "pseudo"):
             raise ParameterError(
                 f"pca_origin: expected 'center' or 'pseudo', got {pca_origin!r}"

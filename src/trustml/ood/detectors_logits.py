@@ -12,8 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import entr, logsumexp, softmax
 
-from trustml.errors import ParameterError, ParameterTypeError
+from trustml.errors import ParameterError
 from trustml.ood.base import OODBaseDetector, _check_real
+from trustml.validation import check_positive_int
 
 __all__ = ["GEN", "MLS", "MSP", "ODIN", "Energy", "Entropy"]
 
@@ -84,11 +85,7 @@ class GEN(OODBaseDetector):
 
     def __init__(self, gamma: float = 0.1, k: int = 100, **kwargs: Any) -> None:
         self.gamma: float = _check_real(gamma, "gamma", 0.0, low_open=True)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-            raise ParameterTypeError(f"k: expected a positive int, got {type(k).__name__}")
-        if k < 1:
-            raise ParameterError(f"k: expected a positive int, got {k}")
-        self.k: int = int(k)
+        self.k: int = check_positive_int(k, "k")
         super().__init__(**kwargs)
 
     def _score(self, feats: list[F64], logits: F64) -> F64:

@@ -35,7 +35,7 @@ from trustml.poisoning._trigger import (
 from trustml.poisoning.report import NeuralCleanseReport
 from trustml.protocols import ActivationTransforms, Fittable, NeuralNetwork, require
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import check_batch, check_batch_size
+from trustml.validation import check_batch, check_batch_size, check_positive_int
 
 __all__ = ["MITIGATION_TYPES", "NeuralCleanse"]
 
@@ -43,9 +43,7 @@ MITIGATION_TYPES = ("unlearning", "pruning", "filtering")
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ParameterError(f"{name}: expected a positive int, got {value!r}")
-    return int(value)
+    return check_positive_int(value, name)
 
 
 def _real(value: Any, name: str, lo: float, hi: float, *, lo_open: bool = False,

@@ -27,6 +27,8 @@ from trustml.validation import (
     check_batch_size,
     check_clip_values,
     check_input_shape,
+    check_nonempty,
+    check_reduction,
 )
 
 if TYPE_CHECKING:
@@ -36,8 +38,6 @@ if TYPE_CHECKING:
     from trustml.adapters.mxnet._core import Core
 
 __all__ = ["MXNetClassifier"]
-
-_REDUCTIONS = ("none", "mean", "sum")
 
 
 class MXNetClassifier(PipelineMembers):
@@ -223,8 +223,7 @@ class MXNetClassifier(PipelineMembers):
         ------
         InputShapeError, InputValueError, LabelError, ParameterError
         """
-        if reduction not in _REDUCTIONS:
-            raise ParameterError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
+        check_reduction(reduction)
         size = check_batch_size(batch_size)
         arr = self._as_batch(x)
         labels = to_index(y, self._nb_classes, n=arr.shape[0])
@@ -263,8 +262,7 @@ class MXNetClassifier(PipelineMembers):
             ``pred`` is not ``(N, nb_classes)``.
         InputValueError, LabelError, ParameterError
         """
-        if reduction not in _REDUCTIONS:
-            raise ParameterError(f"reduction: expected one of {_REDUCTIONS}, got {reduction!r}")
+        check_reduction(reduction)
         scores = check_batch(_to_host(pred), (self._nb_classes,), dtype=self.dtype, name="pred")
         labels = to_index(y, self._nb_classes, n=scores.shape[0])
         losses = (
@@ -435,7 +433,7 @@ class MXNetClassifier(PipelineMembers):
         Parameters
         ----------
         x : array_like or mx.nd.NDArray
-            ``(N, *input_shape)``, raw input (``N = 0`` trains nothing).
+            ``(N, *input_shape)``, raw input, ``N >= 1`` (as on every adapter).
         y : array_like
             Index labels ``(N,)`` or one-hot labels ``(N, nb_classes)``.
         batch_size, nb_epochs : int
@@ -453,6 +451,7 @@ class MXNetClassifier(PipelineMembers):
         size = check_batch_size(batch_size)
         epochs = check_batch_size(nb_epochs, "nb_epochs")
         arr = self._as_batch(x)
+        check_nonempty(arr.shape[0])
         rng = as_generator(seed)
         defended, targets = self._training_batch(arr, y)
         trainer = self._trainer_or_default()
@@ -467,14 +466,16 @@ class MXNetClassifier(PipelineMembers):
         iterated once per epoch.
 
         Each batch is validated (and preprocessing defences flagged ``apply_fit`` applied) just
-        before its step, so a malformed batch stops training with the earlier steps done.
+        before its step; when a batch is refused after earlier steps, the model's parameters are
+        put back as they were before the call (the trainer's own state, such as Adam's moments,
+        is not).
 
         Raises
         ------
         ParameterError
-            Bad ``nb_epochs``; a one-shot iterator with ``nb_epochs > 1``.
+            Bad ``nb_epochs``; an empty batch, or an epoch without batches.
         ParameterTypeError
-            ``generator`` is not iterable.
+            ``generator`` is not iterable, or is a one-shot iterator with ``nb_epochs > 1``.
         InputShapeError, InputValueError, LabelError
             A malformed batch.
         """
@@ -486,12 +487,23 @@ class MXNetClassifier(PipelineMembers):
                 f"generator: expected an iterable of (x, y) batches, got {type(generator).__name__}"
             ) from None
         if first is generator and epochs > 1:
-            raise ParameterError(
+            raise ParameterTypeError(
                 f"generator: expected an iterable that can be iterated once per epoch (a "
                 f"DataLoader or a list), got a one-shot iterator with nb_epochs={epochs}"
             )
         trainer = self._trainer_or_default()
+        params = list(self.model.collect_params().values())
+        saved = [p.data().copy() for p in params]
+        try:
+            self._fit_epochs(generator, first, epochs, trainer)
+        except BaseException:
+            for p, value in zip(params, saved):
+                p.set_data(value)
+            raise
+
+    def _fit_epochs(self, generator: Any, first: Any, epochs: int, trainer: Any) -> None:
         for epoch in range(epochs):
+            count = 0
             for i, item in enumerate(first if epoch == 0 else iter(generator)):
                 try:
                     xb, yb = item
@@ -500,9 +512,15 @@ class MXNetClassifier(PipelineMembers):
                         f"generator: expected (x, y) pairs, got {type(item).__name__} at batch {i}"
                     ) from None
                 arr = self._as_batch(xb, name=f"x of batch {i}")
+                check_nonempty(arr.shape[0], f"x of batch {i}")
                 defended, targets = self._training_batch(arr, yb, f" of batch {i}")
-                if arr.shape[0]:
-                    self._pipe.train_step(trainer, defended, targets)
+                self._pipe.train_step(trainer, defended, targets)
+                count += 1
+            if count == 0:
+                raise ParameterError(
+                    f"generator: expected at least one (x, y) batch per epoch, got none in epoch "
+                    f"{epoch}"
+                )
 
     # ------------------------------------------------------------------ internals
 

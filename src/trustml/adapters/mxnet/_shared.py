@@ -19,7 +19,7 @@ from typing_extensions import Self
 from trustml.activations import ActivationTransform, check_transform
 from trustml.errors import ParameterError
 from trustml.preprocessing import PreprocessingChain, Standardisation
-from trustml.validation import ClipValues
+from trustml.validation import ClipValues, check_layer
 
 if TYPE_CHECKING:
     import mxnet as mx
@@ -181,19 +181,7 @@ class PipelineMembers:
 
     def _layer_name(self, layer: Any) -> str:
         names = self.layer_names
-        if isinstance(layer, str):
-            if layer not in self._layer_shapes:
-                raise ParameterError(
-                    f"layer: expected one of layer_names {names}, got {layer!r}"
-                )
-            return layer
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-            if not 0 <= layer < len(names):
-                raise ParameterError(
-                    f"layer: expected an index in [0, {len(names)}) into layer_names, got {layer}"
-                )
-            return names[int(layer)]
-        raise ParameterError(f"layer: expected an int index or a layer name, got {layer!r}")
+        return names[check_layer(layer, names)]
 
     # ------------------------------------------------------------------ estimator surface
 

@@ -28,7 +28,7 @@ from trustml.adapters.sklearn._model import (
     require_fitted,
     scaler_steps,
 )
-from trustml.errors import LabelError, NotFittedError, ParameterError
+from trustml.errors import LabelError, NotFittedError, ParameterError, ParameterTypeError
 from trustml.labels import check_nb_classes, class_gradient_targets, to_index
 from trustml.preprocessing import (
     Postprocessor,
@@ -46,11 +46,11 @@ from trustml.validation import (
     check_batch_size,
     check_clip_values,
     check_input_shape,
+    check_nonempty,
+    check_reduction,
 )
 
 __all__ = ["SklearnCore", "build_core"]
-
-_REDUCTIONS = ("none", "mean", "sum")
 
 
 class SklearnCore:
@@ -125,7 +125,13 @@ class SklearnCore:
         """Fitted model and a valid batch: ``x`` as a new float64 ``(N, *input_shape)`` array."""
         require_fitted(self.model, self.n_features, what)
         classes_of(self.final)
-        return check_batch(x, self.input_shape, dtype=np.float64)
+        return self.batch(x)
+
+    def batch(self, x: ArrayLike, name: str = "x") -> NDArray[np.float64]:
+        """``x`` as a new float64 ``(N, *input_shape)`` array whose values are also finite in
+        float32: scikit-learn's trees compute in float32, and liblinear (LinearSVC) never returns
+        on values near float64's limit."""
+        return check_batch(x, self.input_shape, dtype=np.float64, name=name, finite_as=np.float32)
 
     def model_input(self, xb: NDArray[np.float64]) -> NDArray[np.float64]:
         """Defences and standardisation, flattened: what the wrapped model receives."""
@@ -204,12 +210,7 @@ class SklearnCore:
 
     @staticmethod
     def check_reduction(reduction: Any) -> Reduction:
-        if reduction not in _REDUCTIONS:
-            raise ParameterError(
-                f"reduction: expected one of {', '.join(map(repr, _REDUCTIONS))}, got {reduction!r}"
-            )
-        out: Reduction = reduction
-        return out
+        return check_reduction(reduction)
 
     @staticmethod
     def reduce(losses: NDArray[np.float64], reduction: Reduction) -> NDArray[np.float64]:
@@ -249,9 +250,8 @@ class SklearnCore:
         """
         check_batch_size(batch_size)
         check_batch_size(nb_epochs, "nb_epochs")
-        xb = check_batch(x, self.input_shape, dtype=np.float64)
-        if len(xb) == 0:
-            raise ParameterError("x: expected at least one sample to fit on, got 0")
+        xb = self.batch(x)
+        check_nonempty(len(xb))
         fitted = is_fitted(self.model)
         if fitted or self._declared_classes is not None:
             nb_classes = self.nb_classes
@@ -279,8 +279,13 @@ class SklearnCore:
     def fit_generator(
         self, generator: Iterable[tuple[Any, Any]], nb_epochs: int, **kwargs: Any
     ) -> None:
-        """Concatenate every ``(x, y)`` batch of one pass, then :meth:`fit` once."""
+        """Concatenate every ``(x, y)`` batch of one pass, then :meth:`fit` once (every batch is
+        validated before the model is touched)."""
         check_batch_size(nb_epochs, "nb_epochs")
+        if not isinstance(generator, Iterable):
+            raise ParameterTypeError(
+                f"generator: expected an iterable of (x, y) batches, got {type(generator).__name__}"
+            )
         xs: list[NDArray[np.float64]] = []
         ys: list[NDArray[Any]] = []
         for i, batch in enumerate(generator):
@@ -290,19 +295,41 @@ class SklearnCore:
                 raise ParameterError(
                     f"generator: expected (x, y) pairs, got {type(batch).__name__} at batch {i}"
                 ) from None
-            xs.append(check_batch(xi, self.input_shape, dtype=np.float64, name=f"x (batch {i})"))
-            yi_arr = np.asarray(yi)
-            if yi_arr.ndim == 2 and self._known_classes() is not None:
-                yi_arr = to_index(yi_arr, self.nb_classes, n=len(xs[-1]), name=f"y (batch {i})")
-            ys.append(yi_arr)
+            xs.append(self.batch(xi, f"x (batch {i})"))
+            check_nonempty(len(xs[-1]), f"x (batch {i})")
+            ys.append(_batch_labels(yi, len(xs[-1]), self._known_classes(), f"y (batch {i})"))
         if not xs:
             raise ParameterError("generator: expected at least one (x, y) batch, got none")
+        if len({y.ndim for y in ys}) > 1 or len({y.shape[1:] for y in ys}) > 1:
+            raise LabelError(
+                "y: expected every batch's labels in one format (index or one-hot of one width), "
+                f"got shapes {sorted({y.shape[1:] for y in ys})}"
+            )
         self.fit(np.concatenate(xs), np.concatenate(ys), 128, nb_epochs, **kwargs)
 
     def _known_classes(self) -> int | None:
         if is_fitted(self.model):
             return len(classes_of(self.final))
         return self._declared_classes
+
+
+def _batch_labels(y: Any, n: int, nb_classes: int | None, name: str) -> NDArray[Any]:
+    """One generator batch's labels: index labels once the classes are known, else numeric
+    ``(n,)`` or ``(n, C)`` labels that :meth:`SklearnCore.fit` checks as a whole."""
+    if nb_classes is not None:
+        return to_index(y, nb_classes, n=n, name=name)
+    try:
+        arr = np.asarray(y)
+    except ValueError:
+        raise LabelError(
+            f"{name}: expected index or one-hot labels, got a ragged sequence"
+        ) from None
+    if arr.dtype.kind not in "iuf" or arr.ndim not in (1, 2) or len(arr) != n:
+        raise LabelError(
+            f"{name}: expected {n} index labels (N,) or one-hot labels (N, C), got "
+            f"{type(y).__name__} of dtype {arr.dtype} and shape {arr.shape}"
+        )
+    return arr
 
 
 def _first_fit_labels(y: ArrayLike, n: int) -> NDArray[np.int64]:

@@ -13,10 +13,10 @@ from trustml.activations import ActivationTransform, check_transform
 from trustml.adapters.sklearn import _mlp_math as mm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
 from trustml.adapters.sklearn._shared import SklearnMembers
-from trustml.errors import ParameterError, ParameterTypeError, UnsupportedModelError
+from trustml.errors import ParameterError, UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
-from trustml.validation import ClipValuesLike, check_batch, check_batch_size
+from trustml.validation import ClipValuesLike, check_batch, check_batch_size, check_layer
 
 __all__ = ["SklearnMLPClassifier"]
 
@@ -242,20 +242,7 @@ class SklearnMLPClassifier(SklearnMembers):
         return [f"hidden_{i}" for i in range(n_hidden)] + ["output"]
 
     def _layer_index(self, layer: Any) -> int:
-        names = self.layer_names
-        if isinstance(layer, str):
-            if layer not in names:
-                raise ParameterError(f"layer: expected one of {names}, got {layer!r}")
-            return names.index(layer)
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise ParameterTypeError(
-                f"layer: expected a layer name or index, got {type(layer).__name__}"
-            )
-        if not 0 <= int(layer) < len(names):
-            raise ParameterError(
-                f"layer: expected an index in [0, {len(names)}) or a name in {names}, got {layer}"
-            )
-        return int(layer)
+        return check_layer(layer, self.layer_names)
 
     @overload
     def get_activations(

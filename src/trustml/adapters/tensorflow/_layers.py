@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from trustml.errors import ParameterError
+from trustml.validation import check_layer
 
 __all__ = ["LayerAccess"]
 
@@ -75,6 +76,8 @@ class LayerAccess:
         ------
         ParameterError
             Unknown name, index out of range, or a model without layers.
+        ParameterTypeError
+            Neither an int nor a str (a bool, a float).
         """
         names = self.names
         if not names:
@@ -82,20 +85,7 @@ class LayerAccess:
                 f"layer: the model ({type(self._model).__name__}) exposes no layers (only Keras "
                 f"models do), got {layer!r}"
             )
-        if isinstance(layer, str):
-            if layer not in names:
-                raise ParameterError(f"layer: expected one of {names}, got {layer!r}")
-            return names.index(layer)
-        if isinstance(layer, bool) or not hasattr(layer, "__index__"):
-            raise ParameterError(
-                f"layer: expected a layer name or an int index, got {type(layer).__name__}"
-            )
-        index = int(layer)
-        if not -len(names) <= index < len(names):
-            raise ParameterError(
-                f"layer: expected an index in [{-len(names)}, {len(names)}), got {index}"
-            )
-        return index % len(names)
+        return check_layer(layer, names)
 
     def layer(self, index: int) -> Any:
         """The layer object at ``index`` (an index :meth:`resolve` returned)."""

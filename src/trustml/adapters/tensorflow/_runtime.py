@@ -11,7 +11,7 @@ the raw input.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -23,7 +23,13 @@ from trustml.labels import class_gradient_targets, to_index
 from trustml.preprocessing import PreprocessingChain, Pullback
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import check_batch, check_batch_size, check_shape
+from trustml.validation import (
+    check_batch,
+    check_batch_size,
+    check_nonempty,
+    check_reduction,
+    check_shape,
+)
 
 from ._layers import LayerAccess
 from ._losses import PerSampleLoss
@@ -161,8 +167,7 @@ class TFRuntime:
         return self.chain.postprocess(preds)
 
     def compute_loss(self, x: Any, y: ArrayLike, reduction: Reduction) -> NDArray[Any]:
-        if reduction not in ("none", "mean", "sum"):
-            raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+        check_reduction(reduction)
         xv = self.validated(x)
         idx = self.labels(y, int(xv.shape[0] or 0))
         xd, _ = self.defended(xv)
@@ -316,6 +321,7 @@ class TFRuntime:
         """Everything is validated before the first step; batches are reshuffled every epoch with
         a generator drawn from ``seed``."""
         arr = check_batch(x, self.input_shape, dtype=self.np_dtype)
+        check_nonempty(arr.shape[0])
         idx = self.labels(y, arr.shape[0])
         size = check_batch_size(batch_size)
         epochs = check_batch_size(nb_epochs, "nb_epochs")
@@ -334,15 +340,37 @@ class TFRuntime:
         self, generator: Iterable[tuple[Any, Any]], nb_epochs: int, step: Step
     ) -> None:
         """Train on ``(x, y)`` batches (numpy or tensors; a ``tf.data.Dataset`` included), the
-        iterable re-iterated once per epoch. Each batch is validated before its step."""
+        iterable re-iterated once per epoch. Each batch is validated before its step; when a batch
+        is refused after earlier steps, the model's variables (and a compiled model's optimizer
+        variables) are put back as they were before the call."""
         epochs = check_batch_size(nb_epochs, "nb_epochs")
         if not isinstance(generator, Iterable):
             raise ParameterTypeError(
                 f"generator: expected an iterable of (x, y) batches (e.g. a tf.data.Dataset), "
                 f"got {type(generator).__name__}"
             )
-        with self.transforms.fitting():
-            self._fit_epochs(generator, epochs, step)
+        if epochs > 1 and isinstance(generator, Iterator):
+            raise ParameterTypeError(
+                "generator: expected a re-iterable source of batches (a tf.data.Dataset, a list) "
+                f"for nb_epochs={epochs}, got a one-shot iterator ({type(generator).__name__})"
+            )
+        snapshot = self._snapshot()
+        try:
+            with self.transforms.fitting():
+                self._fit_epochs(generator, epochs, step)
+        except BaseException:
+            for variable, value in snapshot:
+                variable.assign(value)
+            raise
+
+    def _snapshot(self) -> list[tuple[Any, Any]]:
+        """``(variable, copy of its value)`` for the model's variables and, for a compiled Keras
+        model, its optimizer's."""
+        model = self.layers.model
+        variables = list(getattr(model, "variables", None) or [])
+        optimizer = getattr(model, "optimizer", None)
+        variables += list(getattr(optimizer, "variables", None) or [])
+        return [(v, np.array(v.numpy(), copy=True)) for v in variables]
 
     def _fit_epochs(self, generator: Iterable[tuple[Any, Any]], epochs: int, step: Step) -> None:
         for epoch in range(epochs):
@@ -357,6 +385,7 @@ class TFRuntime:
                 xb = xb.numpy() if isinstance(xb, tf.Tensor) else xb
                 yb = yb.numpy() if isinstance(yb, tf.Tensor) else yb
                 arr = check_batch(xb, self.input_shape, dtype=self.np_dtype, name="generator x")
+                check_nonempty(arr.shape[0], "generator x")
                 idx = self.labels(yb, arr.shape[0], name="generator y")
                 pre, _ = self.chain(arr, None, fit=True)
                 step(tf.constant(np.asarray(pre, dtype=self.np_dtype)), idx)

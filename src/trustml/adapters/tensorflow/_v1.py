@@ -23,7 +23,13 @@ from trustml.preprocessing import (
 )
 from trustml.protocols import Reduction
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import ClipValuesLike, check_batch, check_batch_size, check_clip_values
+from trustml.validation import (
+    ClipValuesLike,
+    check_batch,
+    check_batch_size,
+    check_clip_values,
+    check_reduction,
+)
 
 from ._v1_checks import (
     as_tensor,
@@ -239,8 +245,7 @@ class TensorFlowV1Classifier(V1Members):
         ------
         InputShapeError, InputValueError, LabelError, ParameterError
         """
-        if reduction not in ("none", "mean", "sum"):
-            raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+        check_reduction(reduction)
         xv = self._validated(x)
         idx = to_index(y, self._nb_classes, n=xv.shape[0], name="y")
         xs, _ = self._prepared(xv)

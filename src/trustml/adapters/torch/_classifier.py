@@ -500,7 +500,10 @@ class PyTorchClassifier(CoreMembers):
         Raises
         ------
         InputShapeError, InputValueError, LabelError, ParameterError
-            Raised before any training step: the model is unchanged.
+            Raised before any training step: the model is unchanged. ``x`` with no samples is a
+            ``ParameterError`` (as on every adapter).
+        DeviceError
+            ``x`` or ``y`` on the ``meta`` device.
         """
         _training.fit(
             self._core, self._ensure_optimizer, x, y, batch_size, nb_epochs, seed, training_mode,
@@ -518,9 +521,11 @@ class PyTorchClassifier(CoreMembers):
         """Train on an iterable of ``(x, y)`` batches (a ``torch.utils.data.DataLoader``, a list,
         ...), iterated once per epoch.
 
-        Each batch is validated as in :meth:`fit` when it arrives (so a bad batch late in the
-        stream raises after earlier steps were taken). torch's randomness during training,
-        including a ``DataLoader``'s shuffling, is seeded from ``seed``.
+        Each batch is validated as in :meth:`fit` when it arrives; a batch refused late in the
+        stream (or an epoch with no batch) raises after the weights and the optimizer's state are
+        put back as they were before the call (a copy of them is kept while training). torch's
+        randomness during training, including a ``DataLoader``'s shuffling, is seeded from
+        ``seed``.
 
         Raises
         ------
@@ -528,6 +533,9 @@ class PyTorchClassifier(CoreMembers):
             ``generator`` is not iterable, a one-shot iterator is given with ``nb_epochs > 1``, or
             a batch is not an ``(x, y)`` pair.
         InputShapeError, InputValueError, LabelError, ParameterError
+            A bad batch, an empty batch, or an epoch without batches; the model is unchanged.
+        DeviceError
+            A batch on the ``meta`` device.
         """
         _training.fit_generator(
             self._core, self._ensure_optimizer, generator, nb_epochs, seed, training_mode

@@ -26,10 +26,9 @@ from trustml.adapters.torch._inputs import (
     to_numpy,
 )
 from trustml.adapters.torch._layers import capture
-from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import class_gradient_targets
 from trustml.protocols import Reduction
-from trustml.validation import check_batch_size
+from trustml.validation import check_batch_size, check_layer, check_reduction
 
 __all__ = [
     "activations", "class_gradient", "compute_loss", "loss_from_predictions", "loss_gradient",
@@ -57,7 +56,7 @@ def predict(
 ) -> Result:
     """Scores ``(N, nb_classes)`` after postprocessing; see ``PyTorchClassifier.predict``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     dtype = core.dtype
     outs: list[torch.Tensor] = []
     with core.mode(training_mode), _grad_context(xt, framework):
@@ -76,10 +75,9 @@ def compute_loss(
     training_mode: bool, framework: bool,
 ) -> Result:
     """Per-sample losses, optionally reduced; see ``PyTorchClassifier.compute_loss``."""
-    if reduction not in ("none", "mean", "sum"):
-        raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+    check_reduction(reduction)
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     yt = core.labels(y, xt.shape[0])
     dtype = core.dtype
     parts: list[torch.Tensor] = []
@@ -132,7 +130,7 @@ def loss_gradient(
 ) -> Result:
     """Gradient of the summed per-sample loss; see ``PyTorchClassifier.loss_gradient``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     yt = core.labels(y, xt.shape[0])
 
     def grad(xb: torch.Tensor, sl: slice) -> torch.Tensor:
@@ -148,10 +146,10 @@ def class_gradient(
 ) -> Result:
     """Gradient of the model's output; see ``PyTorchClassifier.class_gradient``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     n = xt.shape[0]
     classes = core.nb_classes
-    targets = class_gradient_targets(host_labels(label), classes, n)
+    targets = class_gradient_targets(host_labels(label, "label"), classes, n)
     chosen = None if targets is None else torch.from_numpy(targets).to(core.device)
 
     def grad(xb: torch.Tensor, sl: slice) -> torch.Tensor:
@@ -181,21 +179,7 @@ def resolve_layer(
     ParameterTypeError
         Neither an int nor a str.
     """
-    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-        if not -len(names) <= int(layer) < len(names):
-            raise ParameterError(
-                f"layer: expected an index in [{-len(names)}, {len(names)}) of layer_names, "
-                f"got {layer}"
-            )
-        name = names[int(layer)]
-    elif isinstance(layer, str):
-        if layer not in names:
-            raise ParameterError(f"layer: expected one of layer_names {names}, got {layer!r}")
-        name = layer
-    else:
-        raise ParameterTypeError(
-            f"layer: expected an int index or a str name, got {type(layer).__name__}"
-        )
+    name = names[check_layer(layer, names)]
     return name, core.model.get_submodule(name)
 
 
@@ -205,7 +189,7 @@ def activations(
 ) -> Result:
     """One layer's output; see ``PyTorchClassifier.get_activations``."""
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     name, module = resolve_layer(core, names, layer)
     dtype = core.dtype
     np_dtype = numpy_dtype_for(dtype)
@@ -232,8 +216,7 @@ def activations(
 
 def loss_from_predictions(core: Core, pred: Any, y: Any, reduction: Any, framework: bool) -> Any:
     """The user's loss on given scores; see ``PyTorchClassifier.compute_loss_from_predictions``."""
-    if reduction not in ("none", "mean", "sum"):
-        raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+    check_reduction(reduction)
     scores = as_input(pred, (core.nb_classes,), name="pred")
     yt = core.labels(y, scores.shape[0])
     dtype = core.dtype

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from trustml.errors import InputValueError
+from trustml.errors import DeviceError, InputValueError
 from trustml.labels import to_index
-from trustml.validation import check_shape
+from trustml.validation import as_array, check_shape
 
 __all__ = [
     "as_input", "as_labels", "batch_slices", "host_labels", "numpy_dtype_for", "to_device",
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def _numpy_input(x: Any, name: str) -> NDArray[Any]:
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if arr.dtype == object or np.issubdtype(arr.dtype, np.complexfloating) or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
@@ -64,13 +64,40 @@ def _all_finite(x: torch.Tensor) -> bool:
     return bool(torch.isfinite(x).all())
 
 
-def as_input(x: Any, input_shape: tuple[int, ...], name: str = "x") -> torch.Tensor:
+def _check_device(t: torch.Tensor, name: str) -> None:
+    if t.device.type == "meta":
+        raise DeviceError(
+            f"{name}: expected a tensor with data (on the CPU or an accelerator), got a tensor on "
+            "the meta device"
+        )
+
+
+def _within(x: torch.Tensor, dtype: torch.dtype | None) -> bool:
+    """Whether every entry is finite and, where ``dtype`` is a narrower float, stays finite once
+    cast to it: one ``aminmax`` over the input (twice the cost of the sum in :func:`_all_finite`),
+    only when the cast narrows (a float64 array into a float32 model)."""
+    if dtype is None or not dtype.is_floating_point or not x.is_floating_point():
+        return _all_finite(x)
+    limit = torch.finfo(dtype).max
+    if torch.finfo(x.dtype).max <= limit:
+        return _all_finite(x)
+    lo, hi = torch.aminmax(x.detach())
+    finite = bool(torch.isfinite(lo)) and bool(torch.isfinite(hi))
+    return finite and max(-float(lo), float(hi)) <= limit
+
+
+def as_input(
+    x: Any, input_shape: tuple[int, ...], name: str = "x", dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """Validate ``x`` and return it as a tensor on its own device, in its own dtype.
 
     Parameters
     ----------
     x : array_like or torch.Tensor
         ``(N, *input_shape)``, real numeric (bool, int or float), finite. Never modified.
+    dtype : torch.dtype or None
+        The model's dtype the batches are cast to later: values must stay finite in it (a float64
+        ``1e39`` is finite but overflows float32).
 
     Returns
     -------
@@ -83,9 +110,13 @@ def as_input(x: Any, input_shape: tuple[int, ...], name: str = "x") -> torch.Ten
     InputShapeError
         Not ``(N, *input_shape)`` (with a hint when the channel axis looks misplaced).
     InputValueError
-        Complex or non-numeric dtype; NaN or inf values.
+        Ragged nested sequence; complex or non-numeric dtype; NaN or inf values; values that
+        overflow ``dtype``.
+    DeviceError
+        A tensor on the ``meta`` device (no data).
     """
     if isinstance(x, torch.Tensor):
+        _check_device(x, name)
         if x.is_complex() or x.dtype in (torch.quint8, torch.qint8, torch.qint32):
             raise InputValueError(f"{name}: expected a real numeric tensor, got dtype {x.dtype}")
         check_shape(tuple(x.shape), input_shape, name)
@@ -94,12 +125,21 @@ def as_input(x: Any, input_shape: tuple[int, ...], name: str = "x") -> torch.Ten
         arr = _numpy_input(x, name)
         check_shape(arr.shape, input_shape, name)
         tensor = _wrap(arr)
-    if tensor.is_floating_point() and tensor.numel() and not _all_finite(tensor):
-        bad = (~torch.isfinite(tensor.detach())).nonzero()
-        first = tuple(int(i) for i in bad[0].tolist())
+    if tensor.is_floating_point() and tensor.numel() and not _within(tensor, dtype):
+        detached = tensor.detach()
+        bad = (~torch.isfinite(detached)).nonzero()
+        if bad.shape[0]:
+            first = tuple(int(i) for i in bad[0].tolist())
+            raise InputValueError(
+                f"{name}: expected finite values, got {bad.shape[0]} NaN/inf entries "
+                f"(first at index {first})"
+            )
+        limit = torch.finfo(dtype).max if dtype is not None else float("inf")
+        over = (detached.abs() > limit).nonzero()
+        first = tuple(int(i) for i in over[0].tolist())
         raise InputValueError(
-            f"{name}: expected finite values, got {bad.shape[0]} NaN/inf entries "
-            f"(first at index {first})"
+            f"{name}: expected values within the range of {dtype} (|value| <= {limit:.6g}), got "
+            f"{over.shape[0]} entries that overflow to inf in {dtype} (first at index {first})"
         )
     return tensor
 
@@ -112,12 +152,13 @@ def as_labels(y: Any, nb_classes: int, n: int, name: str = "y") -> NDArray[np.in
     LabelError
         See :func:`trustml.labels.to_index`.
     """
-    return to_index(host_labels(y), nb_classes, n=n, name=name)
+    return to_index(host_labels(y, name), nb_classes, n=n, name=name)
 
 
-def host_labels(y: Any) -> Any:
+def host_labels(y: Any, name: str = "y") -> Any:
     """Labels given as a torch tensor, as a numpy array on the host; anything else unchanged."""
     if isinstance(y, torch.Tensor):
+        _check_device(y, name)
         y = y.detach()
         if y.dtype in (torch.float16, torch.bfloat16):
             y = y.float()

@@ -72,7 +72,7 @@ def multi_activations(
     resolved = [resolve_layer(core, names, layer) for layer in layers]
     if not resolved:
         raise ParameterError("layers: expected at least one layer id, got []")
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     unique = list({name: module for name, module in resolved}.items())
     np_dtype = numpy_dtype_for(core.dtype)
 

@@ -21,19 +21,14 @@ from numpy.typing import NDArray
 from trustml.adapters.torch._core import Core
 from trustml.adapters.torch._inputs import as_input, to_device
 from trustml.adapters.torch._randomness import draw_seed, torch_generator
-from trustml.errors import ParameterError
 from trustml.rng import SeedLike, input_seeds
-from trustml.validation import check_batch_size
+from trustml.validation import check_batch_size, check_positive_float
 
 __all__ = ["count_noisy_predictions"]
 
 
 def _check_sigma(sigma: Any) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"sigma: expected a positive finite number, got {sigma!r}")
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise ParameterError(f"sigma: expected a positive finite number, got {sigma!r}")
-    return float(sigma)
+    return check_positive_float(sigma, "sigma")
 
 
 def count_noisy_predictions(
@@ -43,7 +38,7 @@ def count_noisy_predictions(
     std = _check_sigma(sigma)
     draws = check_batch_size(n, "n")
     bs = check_batch_size(batch_size)
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
     seeds = input_seeds(xt.detach().cpu().numpy(), draw_seed(seed))
     dtype = core.dtype
     noise_dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32

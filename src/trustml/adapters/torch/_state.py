@@ -7,13 +7,14 @@ model in the last mode it set and adds a hook per ``get_activations`` call).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 
-__all__ = ["LAYER_KINDS", "count_hooks", "model_mode", "reduction_none"]
+__all__ = ["LAYER_KINDS", "count_hooks", "model_mode", "reduction_none", "restored_on_error"]
 
 LAYER_KINDS: dict[str, tuple[type[torch.nn.Module], ...]] = {
     "dropout": (torch.nn.modules.dropout._DropoutNd,),
@@ -63,3 +64,19 @@ def count_hooks(model: torch.nn.Module) -> int:
     """Number of forward (pre-)hooks registered on ``model`` and its submodules (for tests and
     the conformance kit: it must be the same before and after every call)."""
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+@contextmanager
+def restored_on_error(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> Iterator[None]:
+    """Keep a copy of the weights (buffers included) and the optimizer's state for the block, and
+    put both back if it raises: a batch refused late in ``fit_generator`` leaves the model as it
+    was before the call (the cost is one copy of the parameters, on their own device)."""
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    opt_state = copy.deepcopy(optimizer.state_dict())
+    try:
+        yield
+    except BaseException:
+        with torch.no_grad():
+            model.load_state_dict(weights)
+        optimizer.load_state_dict(opt_state)
+        raise

@@ -15,9 +15,10 @@ import torch
 from trustml.adapters.torch._core import Core
 from trustml.adapters.torch._inputs import as_input, batch_slices, to_device
 from trustml.adapters.torch._randomness import draw_seed, seeded
-from trustml.errors import ParameterTypeError
+from trustml.adapters.torch._state import restored_on_error
+from trustml.errors import ParameterError, ParameterTypeError
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import check_batch_size
+from trustml.validation import check_batch_size, check_nonempty
 
 __all__ = ["fit", "fit_generator"]
 
@@ -48,7 +49,8 @@ def fit(
     """See ``PyTorchClassifier.fit``; everything is validated before the first step."""
     bs = check_batch_size(batch_size)
     epochs = check_batch_size(nb_epochs, "nb_epochs")
-    xt = as_input(x, core.input_shape)
+    xt = as_input(x, core.input_shape, dtype=core.dtype)
+    check_nonempty(xt.shape[0])
     yt = core.labels(y, xt.shape[0])
     rng = as_generator(seed)
     optimizer = get_optimizer()
@@ -85,15 +87,27 @@ def fit_generator(
         )
     dtype = core.dtype
     optimizer = get_optimizer()
-    with core.mode(training_mode), seeded(draw_seed(seed), core.device):
+    with (
+        restored_on_error(core.model, optimizer),
+        core.mode(training_mode),
+        seeded(draw_seed(seed), core.device),
+    ):
         for epoch in range(epochs):
             batches = first if epoch == 0 else iter(generator)
+            count = 0
             for i, batch in enumerate(batches):
                 if not isinstance(batch, (tuple, list)) or len(batch) != 2:
                     raise ParameterTypeError(
                         f"generator: expected (x, y) batches, got {type(batch).__name__} at "
                         f"batch {i}"
                     )
-                xt = as_input(batch[0], core.input_shape, name=f"x (batch {i})")
+                xt = as_input(batch[0], core.input_shape, name=f"x (batch {i})", dtype=dtype)
+                check_nonempty(xt.shape[0], f"x (batch {i})")
                 yt = core.labels(batch[1], xt.shape[0], name=f"y (batch {i})")
                 _step(core, optimizer, to_device(xt, core.device, dtype), yt)
+                count += 1
+            if count == 0:
+                raise ParameterError(
+                    f"generator: expected at least one (x, y) batch per epoch, got none in epoch "
+                    f"{epoch}"
+                )

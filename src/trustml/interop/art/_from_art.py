@@ -26,6 +26,7 @@ from trustml.validation import (
     check_batch_size,
     check_clip_values,
     check_input_shape,
+    check_reduction,
 )
 
 __all__ = ["from_art"]
@@ -213,10 +214,7 @@ class _LossMembers(_Base):
         """
         xb = self._x(x)
         onehot = self._one_hot(y, xb.shape[0])
-        if reduction not in ("none", "mean", "sum"):
-            raise ParameterError(
-                f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}"
-            )
+        check_reduction(reduction)
         if xb.shape[0] == 0:
             per = np.zeros(0, np.float32)
         elif _has_own_compute_loss(self._estimator):

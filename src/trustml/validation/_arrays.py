@@ -1,15 +1,5 @@
-"""Validation of inputs shared by every adapter and algorithm.
-
-Policies (the contract every shipped adapter follows):
-
-- ``x`` must have shape ``(N, *input_shape)``; ``N = 0`` is allowed and gives empty outputs.
-- ``x`` must be real-valued numeric (bool, int or float); it is converted to the working float dtype
-  in a new array, so read-only, non-contiguous and integer inputs are accepted and the caller's
-  array is never mutated.
-- NaN and +/-inf are rejected with :class:`~trustml.errors.InputValueError`: no model output or
-  gradient is meaningful for them, and silently propagating them hides bugs upstream.
-- ``clip_values`` (the valid input range) are validated, stored, and never applied silently.
-"""
+"""Arrays: batch shape, dtype, finiteness (after the cast), ragged input, clip values;
+see :mod:`trustml.validation`."""
 
 from __future__ import annotations
 
@@ -24,11 +14,9 @@ __all__ = [
     "ClipValues",
     "ClipValuesLike",
     "check_batch",
-    "check_batch_size",
     "check_clip_values",
     "check_finite",
     "check_input_shape",
-    "check_int_range",
     "check_integral_array",
     "check_shape",
     "format_shape",
@@ -107,6 +95,7 @@ def check_batch(
     *,
     dtype: DTypeLike = np.float32,
     name: str = "x",
+    finite_as: DTypeLike | None = None,
 ) -> NDArray[Any]:
     """Validate a batch and return it as a new array of ``dtype``.
 
@@ -120,6 +109,9 @@ def check_batch(
         Working dtype of the result (float32 by default).
     name : str
         Parameter name used in error messages.
+    finite_as : numpy dtype or None
+        A narrower dtype the values must also be finite in (the model computes in it later, as
+        scikit-learn's trees do in float32), or None.
 
     Returns
     -------
@@ -131,31 +123,65 @@ def check_batch(
     InputShapeError
         If the shape is not ``(N, *input_shape)``.
     InputValueError
-        If the dtype is not real numeric, or a value is NaN or inf.
+        If ``x`` is ragged, the dtype is not real numeric, a value is NaN or inf, or a finite value
+        overflows to inf in ``dtype`` (or in ``finite_as``).
     """
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ) or np.issubdtype(arr.dtype, np.complexfloating):
         raise InputValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
     check_shape(arr.shape, input_shape, name)
-    check_finite(arr, name)
-    return np.array(arr, dtype=dtype, order="C", copy=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, typed
+        out = np.array(arr, dtype=dtype, order="C", copy=True)
+        narrow = None if finite_as is None else out.astype(finite_as, copy=False)
+    check_cast_finite(arr, out, name)
+    if narrow is not None:
+        check_cast_finite(arr, narrow, name)
+    return out
 
 
-def check_batch_size(batch_size: Any, name: str = "batch_size") -> int:
-    """Validate a batch size: a positive int.
+def as_array(x: Any, name: str = "x") -> NDArray[Any]:
+    """``numpy.asarray(x)``, with a ragged nested sequence reported as a typed error.
 
     Raises
     ------
-    ParameterError
-        If it is not a positive integer.
+    InputValueError
+        ``x`` is a nested sequence whose rows differ in length (numpy cannot make an array of it).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ParameterError(f"{name}: expected a positive int, got {batch_size!r}")
-    if batch_size <= 0:
-        raise ParameterError(f"{name}: expected a positive int, got {batch_size}")
-    return int(batch_size)
+    try:
+        return np.asarray(x)
+    except ValueError:
+        raise InputValueError(
+            f"{name}: expected a rectangular array, got a ragged nested sequence "
+            f"({type(x).__name__} whose rows differ in length)"
+        ) from None
+
+
+def check_cast_finite(original: NDArray[Any], cast: NDArray[Any], name: str = "x") -> None:
+    """Raise unless every entry of ``cast`` (``original`` converted to a working dtype) is finite.
+
+    NaN and inf in ``original`` are reported as such; finite values of ``original`` that became
+    inf in the cast (a float64 ``1e39`` in float32) are reported as overflowing the working dtype.
+
+    Raises
+    ------
+    InputValueError
+        A NaN or inf in ``original``, or a value outside the range of ``cast.dtype``.
+    """
+    if not (np.issubdtype(cast.dtype, np.floating) and cast.size) or np.isfinite(cast).all():
+        return
+    bad = ~np.isfinite(cast)
+    was_bad = bad & ~np.isfinite(original) if original.dtype.kind == "f" else np.zeros_like(bad)
+    if was_bad.any():
+        check_finite(original, name)
+    where = np.argwhere(bad)
+    limit = float(np.finfo(cast.dtype).max)
+    raise InputValueError(
+        f"{name}: expected values within the range of {cast.dtype} (|value| <= {limit:.6g}), "
+        f"got {len(where)} entries that overflow to inf in {cast.dtype} "
+        f"(first at index {tuple(int(i) for i in where[0])})"
+    )
 
 
 def check_clip_values(
@@ -202,25 +228,6 @@ def check_clip_values(
     lo.setflags(write=False)
     hi.setflags(write=False)
     return lo, hi
-
-
-def check_int_range(value: Any, name: str, *, low: int = 0, high: int | None = None) -> int:
-    """An integer (Python or numpy, not bool) in ``[low, high)`` (``high=None``: no upper bound).
-
-    Raises
-    ------
-    ParameterTypeError
-        Not an integer (a bool, a float such as ``2.5``, a string such as ``"5"``, an array).
-    ParameterError
-        Outside ``[low, high)``.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ParameterTypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
-    out = int(value)
-    if out < low or (high is not None and out >= high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high})"
-        raise ParameterError(f"{name}: expected an int {bound}, got {out}")
-    return out
 
 
 def check_integral_array(values: ArrayLike, name: str) -> NDArray[np.int64]:
