@@ -232,3 +232,28 @@ def test_vim_pseudo_origin_has_zero_logits() -> None:
     assert not np.allclose(center, det._centers[0])
     with pytest.raises(ParameterError, match="pca_origin"):
         VIM(pca_origin="pseudo").fit(clf, x, feature_layers_id=["2"])  # not the head's input
+
+
+def test_input_layer_id_on_a_keras_sequential() -> None:
+    keras = pytest.importorskip("keras")
+    from trustml.adapters.tensorflow import KerasClassifier
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((6,)), keras.layers.Dense(8, activation="relu", name="d1"),
+        keras.layers.Dense(5, activation="relu", name="d2"), keras.layers.Dense(3, name="out"),
+    ])
+    clf = KerasClassifier(model, use_logits=True, preprocessing=(0.5, 2.0))
+    x = np.random.default_rng(4).normal(size=(9, 6)).astype(np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    logits = clf.predict(x)
+    mid = clf.get_activations(x, "d1")
+    ext = FeatureExtractor(clf, ["d2"], input_layer_id="d2")
+    assert ext.classifier.input_shape == (8,)
+    feats, info = ext.predict(mid)
+    np.testing.assert_allclose(feats[0], clf.get_activations(x, "d2"), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(info["logits"], logits, rtol=1e-5, atol=1e-6)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    np.testing.assert_array_equal(clf.predict(x), logits)  # the user's model is unchanged
+    with pytest.raises(ParameterError, match="input_layer_id"):
+        FeatureExtractor(clf, ["d2"], input_layer_id="nope")

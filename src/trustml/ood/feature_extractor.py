@@ -91,8 +91,8 @@ class FeatureExtractor:
         layers are shared, not copied; identity preprocessing, no clip values), and
         ``feature_layers_id`` / ``head_layer_id`` refer to its ``layer_names`` (the same names
         as in the whole model). Supported for a top-level layer of a PyTorch
-        ``nn.Sequential`` wrapped by an adapter with ``get_params`` (``PyTorchClassifier``);
-        ``None`` (default): the whole model.
+        ``nn.Sequential`` (``PyTorchClassifier``) or of a channels-last Keras ``Sequential``
+        (``KerasClassifier``); ``None`` (default): the whole model.
     react_threshold : float or None
         ReAct (Sun, Guo, Li, NeurIPS 2021): clip the penultimate activations (the output of the
         layer just before ``head_layer_id`` in ``layer_names``, i.e. the head's input in a
