@@ -7,7 +7,6 @@ Composed (not inherited) by the public classes of
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml._progress import progress_bar
 from trustml.certification._confidence_sequences import check_bound
 from trustml.certification._sampling import draw_call_seed
 from trustml.certification._sharding import (
@@ -266,17 +266,6 @@ def predict_from_counts(counts: NDArray[np.int64], alpha: float) -> NDArray[np.f
 @contextmanager
 def _progress(enabled: bool, total: int, what: str) -> Iterator[Callable[[int], None] | None]:
     """A tqdm bar over ``total`` noisy draws when ``enabled`` and tqdm is installed (extra
-    ``progress``); otherwise nothing, silently."""
-    if not enabled or total == 0:
-        yield None
-        return
-    try:
-        tqdm = importlib.import_module("tqdm").tqdm
-    except ImportError:
-        yield None
-        return
-    bar = tqdm(total=total, unit="draw", unit_scale=True, desc=what, leave=False)
-    try:
-        yield bar.update
-    finally:
-        bar.close()
+    ``progress``); yields its ``update`` (or None)."""
+    with progress_bar(enabled, total, desc=what, unit="draw", unit_scale=True) as bar:
+        yield None if bar is None else bar.update

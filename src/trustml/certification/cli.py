@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import importlib
 import json
 import os
 from collections.abc import Iterator
@@ -46,6 +45,7 @@ from trustml._cli_options import (
     probability,
 )
 from trustml._factory import load_factory
+from trustml._progress import progress_bar
 from trustml.certification.cli_sequential import add_sequential_arguments, run_sequential
 from trustml.errors import InputShapeError, ParameterError
 from trustml.validation import check_shape
@@ -331,19 +331,7 @@ def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
         yield executor
 
 
-@contextlib.contextmanager
-def _bar(enabled: bool, total: int, initial: int) -> Iterator[Any]:
-    """A tqdm bar of finished inputs (extra ``progress``), or None."""
-    if not enabled:
-        yield None
-        return
-    try:
-        tqdm = importlib.import_module("tqdm").tqdm
-    except ImportError:
-        yield None
-        return
-    bar = tqdm(total=total, initial=initial, unit="input", desc="certify")
-    try:
-        yield bar
-    finally:
-        bar.close()
+def _bar(enabled: bool, total: int, initial: int) -> Any:
+    """A tqdm bar of finished inputs (extra ``progress``), or None (a context manager)."""
+    return progress_bar(enabled, total, desc="certify", unit="input", initial=initial,
+                        leave=True)

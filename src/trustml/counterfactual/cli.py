@@ -20,12 +20,12 @@ as the digits' 64 pixels).
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
+from trustml._progress import iterate
 from trustml._cli_options import (
     add_deprecated_alias,
     comma_floats,
@@ -187,10 +187,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(items: range, enabled: bool) -> Any:
-    if not enabled:
-        return items
-    try:
-        tqdm = importlib.import_module("tqdm").tqdm
-    except ImportError:
-        return items
-    return tqdm(items, unit="batch", desc="explain")
+    return iterate(items, enabled, total=len(items), desc="explain", unit="batch", leave=True)

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from trustml._progress import iterate
 from trustml.demo._data import Digits
 from trustml.demo._models import shaped, train
 
@@ -57,12 +57,7 @@ class Context:
 
     def bar(self, items: Iterable[T], total: int, desc: str) -> Iterator[T]:
         """``items`` with a tqdm progress bar (extra ``progress``; plain iteration without)."""
-        try:
-            tqdm = importlib.import_module("tqdm").tqdm
-        except ImportError:
-            yield from items
-            return
-        yield from tqdm(items, total=total, desc=f"      {desc}", leave=False)
+        return iterate(items, True, total=total, desc=f"      {desc}")
 
     def figure_path(self, name: str) -> Path:
         """Where the figure ``name`` is written."""
