@@ -59,7 +59,8 @@ def tests(session: nox.Session) -> None:
 def mxnet(session: nox.Session) -> None:
     """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
     session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
-    session.run("pytest", "-q", "tests/mxnet", "tests/core", "tests/conformance", *session.posargs)
+    session.run("pytest", "-q", "tests/mxnet", "tests/core", "tests/conformance",
+                "tests/poisoning/test_poisoning_mxnet.py", *session.posargs)
 
 
 @nox.session

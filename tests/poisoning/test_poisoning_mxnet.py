@@ -15,11 +15,11 @@ import pytest
 mx = pytest.importorskip("mxnet")
 pytest.importorskip("sklearn")
 
-import poisoning_badnets as bn  # noqa: E402
+import poisoning_badnets as bn
 
-from trustml.adapters.mxnet import MXNetClassifier  # noqa: E402
-from trustml.errors import CapabilityError  # noqa: E402
-from trustml.poisoning import NeuralCleanse  # noqa: E402
+from trustml.adapters.mxnet import MXNetClassifier
+from trustml.errors import CapabilityError
+from trustml.poisoning import NeuralCleanse
 
 SEED = 0
 
@@ -38,7 +38,7 @@ def _make(cls: type, seed: int) -> Any:
     from mxnet import gluon
 
     return cls(_net(seed), gluon.loss.SoftmaxCrossEntropyLoss(), (8, 8), 10,
-               optimizer=("adam", {"learning_rate": 3e-3}), clip_values=(0.0, 1.0))
+               optimizer=("adam", {"learning_rate": 3e-3, "wd": 1e-4}), clip_values=(0.0, 1.0))
 
 
 class _Clonable(MXNetClassifier):
