@@ -34,7 +34,7 @@ DOCS = HERE.parent
 DETECT = {"steps": 20, "init_cost": 1e-2, "patience": 2, "batch_size": 32}
 REVERSE = {"steps": 100, "attack_success_threshold": 0.995, "batch_size": 32}
 BUILD = {
-    "torch": lambda d, s: bn.torch_cnn(d, s, epochs=12),
+    "torch": lambda d, s: bn.torch_cnn(d, s, epochs=20),
     "keras": lambda d, s: bn.keras_mlp(d, s, epochs=20),
     "sklearn": lambda d, s: bn.sklearn_mlp(d, s),
 }

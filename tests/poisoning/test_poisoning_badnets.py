@@ -18,7 +18,7 @@ from trustml.protocols import ActivationTransforms
 
 SEED = 0
 FRAMEWORKS = {
-    "torch": (lambda d: bn.torch_cnn(d, SEED, epochs=12), "torch"),
+    "torch": (lambda d: bn.torch_cnn(d, SEED, epochs=20), "torch"),
     "keras": (lambda d: bn.keras_mlp(d, SEED, epochs=20), "keras"),
     "sklearn": (lambda d: bn.sklearn_mlp(d, SEED), "sklearn"),
 }
