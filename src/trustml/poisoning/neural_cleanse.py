@@ -342,7 +342,7 @@ class NeuralCleanse:
         unlearning_epochs: int = 1,
         max_pruned_fraction: float = 0.3,
         pruning_stop: float = 0.01,
-        filter_fraction: float = 0.05,
+        filter_fraction: float = 0.1,
         false_positive_rate: float = 0.05,
     ) -> dict[str, dict[str, float]]:
         """Mitigate the flagged backdoors (Sec. VI), in the order given.
@@ -357,8 +357,9 @@ class NeuralCleanse:
         activation over the top ``filter_fraction`` of those units (at least one; not a pruned
         one) exceeds the ``1 - false_positive_rate`` quantile of the same score on all of
         ``x_val`` (clean inputs of every label); :meth:`predict` then returns the abstain row for
-        it. The paper filters on the top 1% of a layer of thousands of units; the default of 5%
-        keeps several units in small layers.
+        it. The paper filters on the top 1% of a layer of thousands of units; the default of 10%
+        keeps several units in small layers (with 5%, 4 of 64 units, filtering caught 60-69% of the
+        triggered digits on two of the five Keras MLPs of docs/auditing.md).
 
         Everything happens on a verified copy of the current model (see the class notes); the
         user's model is never modified, and its predictions are checked unchanged afterwards.
