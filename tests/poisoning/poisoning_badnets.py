@@ -128,10 +128,11 @@ def sklearn_mlp(data: Digits, seed: int) -> Any:
     return wrap(model, clip_values=(0.0, 1.0), input_shape=(8, 8))
 
 
-UNLEARNING_EPOCHS = {"torch": 1, "keras": 2, "sklearn": 1}
+UNLEARNING_EPOCHS = {"torch": 1, "keras": 4, "sklearn": 1}
 """Unlearning epochs per framework: the Keras copy's Adam restarts without its moments, so its first
-epoch of fine-tuning disturbs the model; a second one settles it (scikit-learn ignores epochs and
-fine-tunes ``max_iter`` = 50 iterations with ``warm_start``)."""
+epochs of fine-tuning disturb the model; with four, every seed's attack success falls at least
+five-fold (with two, seed 4 kept 25%). scikit-learn ignores epochs and fine-tunes ``max_iter`` = 50
+iterations with ``warm_start``."""
 
 
 def accuracy(clf: Any, x: NDArray[Any], y: NDArray[np.int64]) -> float:
