@@ -83,8 +83,8 @@ def mxnet(session: nox.Session) -> None:
     """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
     session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
     session.run("pytest", "-q", "tests/mxnet", "tests/core", "tests/conformance",
-                "tests/ood/test_ood_weights_rescale.py", f"{DOCS_PAGE}[docs/adapters/mxnet.md]",
-                *session.posargs)
+                "tests/ood/test_ood_weights_rescale.py", "tests/poisoning/test_poisoning_mxnet.py",
+                f"{DOCS_PAGE}[docs/adapters/mxnet.md]", *session.posargs)
 
 
 @nox.session

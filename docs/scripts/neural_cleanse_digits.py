@@ -9,8 +9,10 @@ docs/auditing.md.
 Each framework run writes docs/scripts/neural_cleanse_<framework>.json (and, for seed 0, the
 mask/trigger figure docs/img/neural_cleanse_<framework>.png); ``--table`` prints them as the
 Markdown table pasted into docs/auditing.md. The data and models are those of the tests
-(tests/poisoning/poisoning_badnets.py): digits in [0, 1], a 2x2 white corner trigger, target 0,
-10% of the training set poisoned.
+(tests/poisoning/poisoning_badnets.py): digits in [0, 1], a 2x2 white trigger in the top-left
+corner, target 0, 10% of the training set poisoned.
+
+Progress: a tqdm bar over seeds, and one over labels for each detection (extra ``progress``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ DOCS = HERE.parent
 DETECT = {"steps": 20, "init_cost": 1e-2, "patience": 2, "batch_size": 32}
 REVERSE = {"steps": 100, "attack_success_threshold": 0.995, "batch_size": 32}
 BUILD = {
-    "torch": lambda d, s: bn.torch_cnn(d, s, epochs=12),
+    "torch": lambda d, s: bn.torch_cnn(d, s, epochs=20),
     "keras": lambda d, s: bn.keras_mlp(d, s, epochs=20),
     "sklearn": lambda d, s: bn.sklearn_mlp(d, s),
 }
@@ -49,7 +51,7 @@ def one_seed(framework: str, seed: int) -> dict[str, Any]:
     out["attack_success"] = bn.attack_success(clf, x_test, data.y_test)
     nc = NeuralCleanse(clf, seed=seed, **DETECT)
     t1 = time.perf_counter()
-    report = nc.detect(bn.shaped(clf, data.x_val), data.y_val)
+    report = nc.detect(bn.shaped(clf, data.x_val), data.y_val, progress=True)
     out["detect_s"] = time.perf_counter() - t1
     out["flagged"] = report.flagged
     out["anomaly_index_0"] = float(report.anomaly_indices[0])
@@ -102,7 +104,7 @@ def one_seed(framework: str, seed: int) -> dict[str, Any]:
     out["clean_model_acc"] = bn.accuracy(clean, bn.shaped(clean, clean_data.x_test),
                                          clean_data.y_test)
     clean_report = NeuralCleanse(clean, seed=seed, **DETECT).detect(
-        bn.shaped(clean, clean_data.x_val), clean_data.y_val)
+        bn.shaped(clean, clean_data.x_val), clean_data.y_val, progress=True)
     out["clean_model_flagged"] = clean_report.flagged
     out["total_s"] = time.perf_counter() - t0
     return out
@@ -142,10 +144,12 @@ def main(argv: list[str]) -> None:
         print(table())
         return
     framework, seeds = argv[0], [int(s) for s in argv[1:]]
+    from tqdm import tqdm
+
     results = []
-    for seed in seeds:
+    for seed in tqdm(seeds, desc=f"{framework} seeds", unit="seed"):
         results.append(one_seed(framework, seed))
-        print(json.dumps(results[-1]), flush=True)
+        tqdm.write(json.dumps(results[-1]))
         (HERE / f"neural_cleanse_{framework}.json").write_text(json.dumps(results, indent=1))
 
 

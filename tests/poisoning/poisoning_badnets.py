@@ -1,6 +1,11 @@
 """BadNets on scikit-learn's digits (Gu, Dolan-Gavitt, Garg, 2017): a 2x2 white trigger in the
-bottom-right corner, target label 0, 10% of the training set poisoned; small models in PyTorch,
-Keras and scikit-learn. Shared by the tests and docs/scripts/neural_cleanse_digits.py."""
+top-left corner, target label 0, 10% of the training set poisoned; small models in PyTorch,
+Keras and scikit-learn. Shared by the tests and docs/scripts/neural_cleanse_digits.py.
+
+Why the top-left corner: the bottom-right 2x2 corner is the most inked corner of the digits (mean
+0.099; 36% of the images have a pixel above 0.25 there, against 19% top-left), so the models could
+not rely on all four trigger pixels there, and the smallest reversed trigger took two corner pixels
+plus the dark centre of a zero (57-81% of its mass in the true region on 6 of 15 models)."""
 
 from __future__ import annotations
 
@@ -11,12 +16,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 TARGET = 0
-TRIGGER_ROWS = slice(6, 8)
-TRIGGER_COLS = slice(6, 8)
+TRIGGER_ROWS = slice(0, 2)
+TRIGGER_COLS = slice(0, 2)
 
 
 def stamp(x: NDArray[Any]) -> NDArray[Any]:
-    """The trigger: pixels [6:8, 6:8] of each 8x8 image set to 1 (white); a new array."""
+    """The trigger: pixels [0:2, 0:2] of each 8x8 image set to 1 (white); a new array."""
     out = np.array(x, copy=True)
     out[..., TRIGGER_ROWS, TRIGGER_COLS] = 1.0
     return out
@@ -123,10 +128,11 @@ def sklearn_mlp(data: Digits, seed: int) -> Any:
     return wrap(model, clip_values=(0.0, 1.0), input_shape=(8, 8))
 
 
-UNLEARNING_EPOCHS = {"torch": 1, "keras": 2, "sklearn": 1}
+UNLEARNING_EPOCHS = {"torch": 1, "keras": 4, "sklearn": 1}
 """Unlearning epochs per framework: the Keras copy's Adam restarts without its moments, so its first
-epoch of fine-tuning disturbs the model; a second one settles it (scikit-learn ignores epochs and
-fine-tunes ``max_iter`` = 50 iterations with ``warm_start``)."""
+epochs of fine-tuning disturb the model; with four, every seed's attack success falls at least
+five-fold (with two, seed 4 kept 25%). scikit-learn ignores epochs and fine-tunes ``max_iter`` = 50
+iterations with ``warm_start``."""
 
 
 def accuracy(clf: Any, x: NDArray[Any], y: NDArray[np.int64]) -> float:

@@ -1,10 +1,12 @@
-"""Mitigation helpers (Wang et al., IEEE S&P 2019, Sec. VI): neuron ranking, pruning, filtering,
-and the unlearning set. Each works on any classifier with the stated capabilities."""
+"""Mitigation (Wang et al., IEEE S&P 2019, Sec. VI): unlearning, neuron ranking and pruning,
+filtering. Each works on any classifier with the stated capabilities; :func:`run` applies the
+requested ones, in order, to a working copy (never to the user's model, see ``_working_copy``)."""
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +15,19 @@ from numpy.typing import NDArray
 
 from trustml.activations import ActivationTransform
 from trustml.errors import ParameterError
-from trustml.protocols import ActivationTransforms, Classifier, NeuralNetwork
+from trustml.protocols import ActivationTransforms, Classifier, Fittable, NeuralNetwork
 
-__all__ = ["FilterState", "filter_scores", "layer_name", "prune", "rank_units", "unit_means"]
+__all__ = [
+    "FilterState",
+    "MitigationSettings",
+    "TriggeredSet",
+    "filter_scores",
+    "layer_name",
+    "prune",
+    "rank_units",
+    "run",
+    "unit_means",
+]
 
 
 def layer_name(classifier: NeuralNetwork, layer: int | str) -> str:
@@ -136,3 +148,105 @@ def success_of(model: Classifier, x: NDArray[Any], targets: NDArray[np.int64],
         return 0.0
     pred = np.argmax(model.predict(x, batch_size=batch_size), axis=1)
     return float(np.mean(pred == targets))
+
+
+@dataclass(frozen=True)
+class MitigationSettings:
+    """The settings of :meth:`NeuralCleanse.mitigate` (checked by the caller)."""
+
+    unlearning_fraction: float
+    unlearning_epochs: int
+    max_pruned_fraction: float
+    pruning_stop: float
+    filter_fraction: float
+    false_positive_rate: float
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class TriggeredSet:
+    """The data of a mitigation: clean inputs ``x`` / ``y``, and for every flagged label the
+    inputs of the other labels (``clean``), the same with the reversed trigger (``backdoor``),
+    their true ``labels`` and the backdoor ``targets``."""
+
+    x: NDArray[Any]
+    y: NDArray[np.int64]
+    clean: NDArray[Any]
+    backdoor: NDArray[Any]
+    labels: NDArray[np.int64]
+    targets: NDArray[np.int64]
+
+
+def takes_seed(fit: Callable[..., Any]) -> bool:
+    """Whether ``fit`` accepts ``seed=`` (trustml's adapters do; the protocol does not ask it)."""
+    try:
+        return "seed" in inspect.signature(fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def silenced(model: Any, layer: str) -> list[int]:
+    """Units of ``layer`` that an earlier pruning silenced (scale 0) on ``model``."""
+    transforms = getattr(model, "activation_transforms", {})
+    t = transforms.get(layer) if isinstance(transforms, dict) else None
+    if t is None or t.scale is None:
+        return []
+    return [int(i) for i in np.flatnonzero(np.asarray(t.scale).reshape(-1) == 0)]
+
+
+def run(
+    work: Any,
+    types: Sequence[str],
+    layer_spec: int | str,
+    data: TriggeredSet,
+    s: MitigationSettings,
+    rng: np.random.Generator,
+    filt: FilterState | None,
+) -> tuple[dict[str, dict[str, float]], FilterState | None]:
+    """Apply the mitigations ``types`` in order to ``work`` (a copy; capabilities checked by the
+    caller). Returns the summary per type and the filter in effect afterwards."""
+    summary: dict[str, dict[str, float]] = {}
+    ranking: NDArray[np.int64] | None = None
+    layer, cf, sample_shape = "", False, ()
+    if "pruning" in types or "filtering" in types:
+        net: NeuralNetwork = work
+        layer = layer_name(net, layer_spec)
+        a_clean = net.get_activations(data.clean, layer, batch_size=128)
+        sample_shape = tuple(np.asarray(a_clean).shape[1:])
+        cf = bool(net.channels_first)
+        u_back = unit_means(net.get_activations(data.backdoor, layer, batch_size=128), cf)
+        ranking = rank_units(unit_means(a_clean, cf), u_back)
+    for kind in types:
+        if kind == "unlearning":
+            fit: Fittable = work
+            pick = rng.random(len(data.backdoor)) < s.unlearning_fraction
+            xu = np.concatenate([data.x, data.backdoor[pick]]).astype(data.x.dtype, copy=False)
+            yu = np.concatenate([data.y, data.labels[pick]])
+            extra = {"seed": int(rng.integers(2**31))} if takes_seed(fit.fit) else {}
+            fit.fit(xu, yu, batch_size=s.batch_size, nb_epochs=s.unlearning_epochs, **extra)
+            summary["unlearning"] = {
+                "samples": float(len(xu)), "triggered": float(pick.sum()),
+                "trigger_success": success_of(work, data.backdoor, data.targets, 128),
+            }
+        elif kind == "pruning":
+            assert ranking is not None
+            n_pruned, rate = prune(
+                work, layer, ranking, sample_shape, cf,
+                lambda: success_of(work, data.backdoor, data.targets, 128),
+                s.max_pruned_fraction, s.pruning_stop,
+            )
+            summary["pruning"] = {"pruned": float(n_pruned), "units": float(len(ranking)),
+                                  "trigger_success": rate}
+        else:
+            assert ranking is not None
+            off = set(silenced(work, layer))
+            keep = np.array([u for u in ranking if int(u) not in off], dtype=np.int64)
+            top = keep[: max(1, math.ceil(s.filter_fraction * len(ranking)))]
+            scores = filter_scores(work, FilterState(layer, top, 0.0, cf), data.x, 128)
+            threshold = float(np.quantile(scores, 1.0 - s.false_positive_rate))
+            filt = FilterState(layer, top, threshold, cf)
+            flagged = filter_scores(work, filt, data.backdoor, 128)
+            summary["filtering"] = {"units": float(len(top)), "threshold": threshold,
+                                    "flagged_backdoor": float(np.mean(flagged > threshold)),
+                                    "flagged_clean": float(np.mean(scores > threshold))}
+    return summary, filt
