@@ -1,8 +1,8 @@
 """Acceptance on real data, one seed per framework (the five-seed run is
 docs/scripts/neural_cleanse_digits.py): BadNets on scikit-learn's digits, a 2x2 white trigger in
 the top-left corner, target 0, 10% of the training set poisoned. Neural Cleanse flags exactly
-[0], the reversed mask sits on the true trigger and works on held-out digits, and the mitigations remove the
-backdoor while reset() gives the original model back."""
+[0], the reversed mask sits on the true trigger and works on held-out digits, and the
+mitigations remove the backdoor while reset() gives the original model back."""
 
 from __future__ import annotations
 
