@@ -35,7 +35,7 @@ from trustml._cli_options import (
     positive_int,
     probability,
 )
-from trustml.demo._models import FRAMEWORKS, MODULES
+from trustml.demo._models import FRAMEWORKS, MODULES, prepare
 
 __all__ = ["STEPS", "add_arguments", "run"]
 
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n is None:
         args.n = DEFAULT_N[args.framework]
     require("sklearn", "sklearn", purpose="trustml demo (scikit-learn's bundled digits)")
+    prepare(args.framework)
     require(MODULES[args.framework], args.framework,
             purpose=f"trustml demo --framework {args.framework}")
     plots = importlib.util.find_spec("matplotlib") is not None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FRAMEWORKS", "MODULES", "shaped", "train"]
+__all__ = ["FRAMEWORKS", "MODULES", "prepare", "shaped", "train"]
 
 FRAMEWORKS = ("sklearn", "torch", "tensorflow", "mxnet")
 MODULES = {"sklearn": "sklearn", "torch": "torch", "tensorflow": "keras", "mxnet": "mxnet"}
@@ -120,14 +120,19 @@ def _tensorflow(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, s
     return clf
 
 
-def _mxnet(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: int,
-           audit: bool = False) -> Any:
-    if "mxnet" not in sys.modules:
-        # MXNet 1.9.1's oneDNN (MKLDNN) convolution backward gives non-deterministic input
-        # gradients on CPU (two identical calls differ by half the gradient's size), which the
-        # kit's gradient checks catch; the reference kernels are exact (docs/adapters/mxnet.md).
+def prepare(framework: str) -> None:
+    """Settings a framework needs before its first import: for MXNet, the reference convolution
+    kernels (MXNet 1.9.1's oneDNN / MKLDNN convolution backward gives non-deterministic input
+    gradients on CPU, two identical calls differing by half the gradient's size, which the
+    kit's gradient checks catch; see docs/adapters/mxnet.md). No effect once it is imported."""
+    if framework == "mxnet" and "mxnet" not in sys.modules:
         os.environ.setdefault("MXNET_MKLDNN_ENABLED", "0")
         os.environ.setdefault("MXNET_STORAGE_FALLBACK_LOG_VERBOSE", "0")
+
+
+def _mxnet(x: NDArray[np.float32], y: NDArray[np.int64], nb_classes: int, seed: int,
+           audit: bool = False) -> Any:
+    prepare("mxnet")
     import mxnet as mx
     from mxnet import gluon
 
