@@ -24,7 +24,7 @@ __all__ = ["DETECT", "run"]
 
 TITLE = "audit: Neural Cleanse on a backdoored model"
 POISON_FRACTION = 0.1
-DETECT = {"steps": 20, "init_cost": 1e-2, "patience": 2, "batch_size": 32}
+DETECT: dict[str, Any] = {"steps": 20, "init_cost": 1e-2, "patience": 2, "batch_size": 32}
 """Neural Cleanse settings of the demo: few passes per label (early stopping usually ends
 sooner), a higher initial cost than the paper's 1e-3 for 8x8 inputs."""
 
@@ -61,12 +61,12 @@ def run(ctx: Context) -> tuple[Section, str]:
     clean_rates = _rates(labels_of(clean), x_held, y_held, stamp(x_held), keep)
     ctx.say(f"poisoned model: clean accuracy {before[0]:.3f}, attack success {before[1]:.3f}")
 
-    nc = NeuralCleanse(bad, seed=seed, **DETECT)  # type: ignore[arg-type]
+    nc = NeuralCleanse(bad, seed=seed, **DETECT)
     ctx.say(f"Neural Cleanse: reversing a trigger for each of the 10 labels ({half} clean "
             "digits)")
     report = nc.detect(shaped(bad, x_val), y_val, progress=True)
     ctx.say("Neural Cleanse on the clean model")
-    clean_report = NeuralCleanse(clean, seed=seed, **DETECT).detect(  # type: ignore[arg-type]
+    clean_report = NeuralCleanse(clean, seed=seed, **DETECT).detect(
         shaped(clean, x_val), y_val, progress=True)
     mitigation = _mitigate(ctx, nc, report.flagged, x_val, y_val, x_held, y_held, keep)
 

@@ -3,6 +3,8 @@ digits: certified accuracy at several L2 radii and the curve."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from trustml.demo._context import Context
@@ -62,7 +64,7 @@ def run(ctx: Context) -> tuple[Section, str]:
     return Section("certify", TITLE, blocks, numbers), f"certified accuracy {line}"
 
 
-def _close(fig: object) -> None:
+def _close(fig: Any) -> None:
     import matplotlib.pyplot as plt
 
-    plt.close(fig)  # type: ignore[arg-type]
+    plt.close(fig)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 from trustml.demo._context import Context
 from trustml.demo._models import shaped
@@ -47,9 +48,9 @@ def run(ctx: Context) -> tuple[Section, str]:
     return section, summary
 
 
-def _save(clf: object, path: Path) -> bool:
+def _save(clf: Any, path: Path) -> bool:
     """Save the parameters of an adapter the kit cannot copy (MXNet Gluon) before it runs."""
     if type(clf).__name__ != "MXNetClassifier":
         return False
-    clf.save(path)  # type: ignore[attr-defined]
+    clf.save(path)
     return True

@@ -121,7 +121,7 @@ def _histograms(scores: dict[str, tuple[Any, Any]], results: dict[str, dict[str,
     plt.close(fig)
 
 
-def _close(fig: object) -> None:
+def _close(fig: Any) -> None:
     import matplotlib.pyplot as plt
 
-    plt.close(fig)  # type: ignore[arg-type]
+    plt.close(fig)

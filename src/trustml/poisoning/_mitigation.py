@@ -8,7 +8,7 @@ import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -229,7 +229,7 @@ def run(
                 "trigger_success": success_of(work, data.backdoor, data.targets, 128),
             }
         elif kind == "pruning":
-            assert ranking is not None
+            ranking = cast(NDArray[np.int64], ranking)  # ranked above for pruning and filtering
             n_pruned, rate = prune(
                 work, layer, ranking, sample_shape, cf,
                 lambda: success_of(work, data.backdoor, data.targets, 128),
@@ -238,7 +238,7 @@ def run(
             summary["pruning"] = {"pruned": float(n_pruned), "units": float(len(ranking)),
                                   "trigger_success": rate}
         else:
-            assert ranking is not None
+            ranking = cast(NDArray[np.int64], ranking)  # ranked above for pruning and filtering
             off = set(silenced(work, layer))
             keep = np.array([u for u in ranking if int(u) not in off], dtype=np.int64)
             top = keep[: max(1, math.ceil(s.filter_fraction * len(ranking)))]
