@@ -130,7 +130,7 @@ class Options(Constraint):
     """One of a fixed set of values (compared with ``==``, of the options' own types)."""
 
     def __init__(self, options: Sequence[Any]) -> None:
-        self.options = tuple(options)
+        self.options: tuple[Any, ...] = tuple(options)
 
     def accepts_type(self, value: Any) -> bool:
         return any(isinstance(value, type(o)) for o in self.options)
