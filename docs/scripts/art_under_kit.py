@@ -122,8 +122,10 @@ ESTIMATORS: list[tuple[str, Callable[[], Any]]] = [
 
 
 def _cell(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).replace("|", "\\|")
-    return text if len(text) <= 150 else text[:147] + "..."
+    text = re.sub(r"\s+", " ", text)
+    text = text if len(text) <= 150 else text[:147] + "..."
+    # a table cell: no column break, and no [..][..] that Markdown reads as a reference link
+    return text.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
 
 
 def _run(estimator: Any) -> tuple[str, str, str]:
