@@ -20,10 +20,13 @@ lint     ruff (the rules and line length of [tool.ruff] in pyproject.toml) over 
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -39,8 +42,27 @@ TEST_TOOLS = ("pytest>=7.4", "hypothesis>=6.90")
 DOCS_PAGE = "tests/docs/test_docs_snippets.py::test_page_runs"  # a page's blocks, for the sessions
 # whose frameworks the `tests` session lacks (MXNet, ART)
 
+# pip: ride out a flaky connection to the index (a CI run once lost a wheel after 6 tries)
+os.environ.setdefault("PIP_RETRIES", "10")
+os.environ.setdefault("PIP_RESUME_RETRIES", "20")
 
-@nox.session
+
+def session(func: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
+    """``nox.session``, and with TRUSTML_NOX_DISCARD_VENVS=1 (set by .ci/run) the session's
+    virtualenv removed once it passed: the frameworks take about 10 GB over all sessions, and
+    CI's disk is shared (a run once ran out of it)."""
+
+    @functools.wraps(func)
+    def run(session: nox.Session) -> None:
+        func(session)
+        location = getattr(session.virtualenv, "location", None)
+        if os.environ.get("TRUSTML_NOX_DISCARD_VENVS") == "1" and location:
+            shutil.rmtree(location, ignore_errors=True)
+
+    return nox.session(run)
+
+
+@session
 def lint(session: nox.Session) -> None:
     """ruff, and pyright's type completeness of the public API (fails under 100%)."""
     # pytest: the conformance kit's pytest plugin subclasses pytest.Item
@@ -51,14 +73,14 @@ def lint(session: nox.Session) -> None:
     session.run("pyright", "--verifytypes", "trustml", "--ignoreexternal")
 
 
-@nox.session
+@session
 def core(session: nox.Session) -> None:
     """numpy and scipy only."""
     session.install(".", *TEST_TOOLS)
     session.run("pytest", "-q", "tests/core", *session.posargs)
 
 
-@nox.session
+@session
 def typing(session: nox.Session) -> None:
     """mypy --strict (configured in pyproject.toml), then the promise of docs/getting-started.md
     as a user gets it: the installed package and the `typing` extra, from outside the tree."""
@@ -68,7 +90,7 @@ def typing(session: nox.Session) -> None:
     session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/typecheck")
 
 
-@nox.session
+@session
 def tests(session: nox.Session) -> None:
     """Every framework that shares one environment."""
     session.install(*CPU, ".[all]", *TEST_TOOLS)
@@ -78,7 +100,7 @@ def tests(session: nox.Session) -> None:
     )
 
 
-@nox.session
+@session
 def mxnet(session: nox.Session) -> None:
     """MXNet 1.9.1 beside numpy 1.23 (and torch, scikit-learn for agreement on copied weights)."""
     session.install("-c", "constraints/mxnet.txt", ".[mxnet,sklearn,torch]", *TEST_TOOLS)
@@ -87,7 +109,7 @@ def mxnet(session: nox.Session) -> None:
                 f"{DOCS_PAGE}[docs/adapters/mxnet.md]", *session.posargs)
 
 
-@nox.session
+@session
 def docs(session: nox.Session) -> None:
     """mkdocs build --strict (the API reference is read from the sources; no framework needed)."""
     session.install(".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
@@ -108,7 +130,7 @@ def _check_wheel_contents(wheel: Path) -> None:
         raise RuntimeError(f"{wheel.name}: the LICENSE file is missing")
 
 
-@nox.session
+@session
 def dist(session: nox.Session) -> None:
     """Build the sdist and wheel, check them, and test the wheel installed outside the tree."""
     session.install("build>=1.0", "twine>=5", "cffconvert>=2")
@@ -139,7 +161,7 @@ def dist(session: nox.Session) -> None:
         session.run(str(venv / "bin" / "trustml"), "demo", "--help", external=True, silent=True)
     finally:
         shutil.rmtree(out, ignore_errors=True)
-@nox.session
+@session
 def art(session: nox.Session) -> None:
     """The ART bridge (trustml.interop.art) with ART 1.20.1, scikit-learn, PyTorch and Keras 3."""
     session.install("-c", "constraints/art.txt", ".[art,sklearn,torch,tensorflow]", *TEST_TOOLS)
@@ -150,7 +172,7 @@ def art(session: nox.Session) -> None:
     )
 
 
-@nox.session
+@session
 def art_mxnet(session: nox.Session) -> None:
     """ART 1.20.1 beside mxnet 1.9.1 and numpy 1.23 (the MXNet session's pins)."""
     session.install("-c", "constraints/mxnet.txt", ".[art,mxnet]",

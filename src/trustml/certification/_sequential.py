@@ -129,22 +129,6 @@ def uniforms(x: NDArray[np.float32], seed: int) -> NDArray[np.float64]:
     )
 
 
-def _block_counts(
-    smoothing: Smoothing,
-    xs: NDArray[np.float32],
-    labels: NDArray[np.int64],
-    size: int,
-    seed: int,
-    batch_size: int,
-    advance: Callable[[int], None] | None,
-) -> NDArray[np.int64]:
-    """How often each input's ``labels`` entry comes out of ``size`` noisy draws (one block)."""
-    counts = smoothing.counts(
-        xs, size, batch_size=batch_size, rng=np.random.default_rng(seed), advance=advance
-    )
-    return counts[np.arange(xs.shape[0]), labels]
-
-
 def _futility_ceiling(
     n_a: NDArray[np.int64],
     seen: NDArray[np.int64],
@@ -260,14 +244,15 @@ def _decide(
     n_a = np.zeros(n_inputs, dtype=np.int64)
     seen = np.zeros(n_inputs, dtype=np.int64)
     best_lower = np.zeros(n_inputs, dtype=np.float64)
-    selection = _counts(classifier, xs, plan, plan.n0, plan.call_seed, advance)
+    selection = _counts(classifier, xs, plan.sigma, plan.n0, plan.batch_size, plan.call_seed,
+                        advance)
     top = np.argmax(selection, axis=1).astype(np.int64)
     active = np.arange(n_inputs)
     for k, size in enumerate(schedule.block_sizes()):
         if active.size == 0:
             break
-        counts = _counts(classifier, xs[active], plan, size, block_seed(plan.call_seed, k + 1),
-                         advance)
+        counts = _counts(classifier, xs[active], plan.sigma, size, plan.batch_size,
+                         block_seed(plan.call_seed, k + 1), advance)
         n_a[active] += counts[np.arange(active.size), top[active]]
         seen[active] += size
         draws[active] += size
@@ -288,15 +273,17 @@ def _decide(
 def _counts(
     classifier: Classifier,
     xs: NDArray[np.float32],
-    plan: _Plan,
+    sigma: float,
     n: int,
+    batch_size: int,
     seed: int,
     advance: Callable[[int], None] | None,
 ) -> NDArray[np.int64]:
     """``(N, nb_classes)`` counts of ``n`` draws per input for one block seed (as
-    ``Smoothing.counts`` with ``rng = default_rng(seed)``)."""
+    ``Smoothing.counts`` with ``rng = default_rng(seed)``); shared by the sequential decision and
+    the curtailed CERTIFY."""
     return count_blocks(
-        classifier, xs, plan.sigma, n, batch_size=plan.batch_size,
+        classifier, xs, sigma, n, batch_size=batch_size,
         seed=draw_call_seed(np.random.default_rng(seed)), advance=advance,
     )
 
@@ -376,10 +363,9 @@ def certify_in_blocks(
         for k, size in enumerate(sizes):
             if active.size == 0:
                 break
-            n_a[active] += _block_counts(
-                smoothing, xs[active], top[active], size, block_seed(call_seed, k + 1),
-                batch_size, advance,
-            )
+            counts = _counts(smoothing.classifier, xs[active], smoothing.sigma, size, batch_size,
+                             block_seed(call_seed, k + 1), advance)
+            n_a[active] += counts[np.arange(active.size), top[active]]
             seen[active] += size
             if early_stop:
                 # CERTIFY abstains at the end whatever the remaining draws give: stop drawing

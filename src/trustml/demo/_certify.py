@@ -3,13 +3,11 @@ digits: certified accuracy at several L2 radii and the curve."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from trustml.demo._context import Context
 from trustml.demo._models import shaped
-from trustml.demo._report import Block, Figure, Paragraph, Section, Table
+from trustml.demo._report import Block, Figure, Paragraph, Section, Table, close_figure
 
 __all__ = ["RADII", "run"]
 
@@ -53,7 +51,7 @@ def run(ctx: Context) -> tuple[Section, str]:
                                                                             grid))},
             path, title=f"Certified accuracy, {len(x)} digits, n={a.n}",
         )
-        _close(fig)
+        close_figure(fig)
         blocks.append(Figure(path, "Certified accuracy against the L2 radius (pixel units in "
                                    "[0, 1]): the fraction of test digits certified correct at "
                                    "least that far."))
@@ -62,9 +60,3 @@ def run(ctx: Context) -> tuple[Section, str]:
     line = ", ".join(f"{v:.2f} at r={r:g}" for r, v in zip(RADII, accuracy) if r in (0.0, 0.5,
                                                                                      1.0))
     return Section("certify", TITLE, blocks, numbers), f"certified accuracy {line}"
-
-
-def _close(fig: Any) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)

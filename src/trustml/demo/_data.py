@@ -45,18 +45,19 @@ def load_digits_split(seed: int) -> Digits:
     return Digits(x_train, y_train, x_test, y_test)
 
 
-def stamp(x: F32) -> F32:
-    """The BadNets trigger: the 2x2 bottom-right pixels of each 8x8 image set to 1 (white); a
-    new array."""
+def stamp(x: F32, rows: slice = TRIGGER_ROWS, cols: slice = TRIGGER_COLS) -> F32:
+    """The BadNets trigger: pixels ``[rows, cols]`` of each 8x8 image (by default the 2x2
+    bottom-right corner) set to 1 (white); a new array."""
     out = np.array(x, copy=True)
-    out[..., TRIGGER_ROWS, TRIGGER_COLS] = 1.0
+    out[..., rows, cols] = 1.0
     return out
 
 
-def trigger_region() -> NDArray[np.bool_]:
-    """``(8, 8)`` bool: where the true trigger lies."""
+def trigger_region(rows: slice = TRIGGER_ROWS, cols: slice = TRIGGER_COLS) -> NDArray[np.bool_]:
+    """``(8, 8)`` bool: where the trigger of :func:`stamp` with the same ``rows`` and ``cols``
+    lies."""
     region = np.zeros((8, 8), dtype=bool)
-    region[TRIGGER_ROWS, TRIGGER_COLS] = True
+    region[rows, cols] = True
     return region
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from trustml.demo._context import Context
 from trustml.demo._models import shaped, train
-from trustml.demo._report import Figure, Paragraph, Section, Table
+from trustml.demo._report import Figure, Paragraph, Section, Table, close_figure
 
 __all__ = ["DETECTORS", "run"]
 
@@ -82,7 +82,7 @@ def run(ctx: Context) -> tuple[Section, str]:
         roc = ctx.figure_path("monitor_roc.png")
         fig = plot_roc(scores, title="ROC of the OOD detectors (digits 5-9 positive)",
                        path=str(roc))
-        _close(fig)
+        close_figure(fig)
         blocks.append(Figure(roc, "ROC curves; the dashed line marks 95% true-positive rate, "
                                   "where FPR95 is read."))
     numbers = {"id_accuracy": accuracy, "feature_layer": feature, "head_layer": head,
@@ -118,10 +118,4 @@ def _histograms(scores: dict[str, tuple[Any, Any]], results: dict[str, dict[str,
                  fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _close(fig: Any) -> None:
-    import matplotlib.pyplot as plt
-
     plt.close(fig)

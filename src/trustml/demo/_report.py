@@ -126,6 +126,13 @@ def write_report(out: Path, title: str, intro: list[Block], sections: list[Secti
     return paths
 
 
+def close_figure(fig: Any) -> None:
+    """Close a matplotlib figure a step returned after saving it (the demo draws many)."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def _jsonable(value: Any) -> Any:
     import numpy as np
 
