@@ -34,7 +34,7 @@ from trustml.poisoning import TriggerSpace, objective_gradient
 from trustml.poisoning._trigger import _Adam
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "poisoning"))
-REPEATS = 30
+REPEATS = 100
 WARMUP = 3
 BATCH = 32
 
@@ -163,7 +163,7 @@ def bench_detect() -> dict[str, float]:
     from trustml.poisoning import NeuralCleanse
 
     data = bn.digits(0)
-    clf = bn.torch_cnn(data, 0, epochs=12)
+    clf = bn.torch_cnn(data, 0, epochs=20)
     nc = NeuralCleanse(clf, seed=0, steps=20, init_cost=1e-2, patience=2, batch_size=32)
     w0, c0 = time.perf_counter(), time.process_time()
     report = nc.detect(bn.shaped(clf, data.x_val), data.y_val)

@@ -15,23 +15,22 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from trustml.demo import _data as demo_data
+
 TARGET = 0
 TRIGGER_ROWS = slice(0, 2)
 TRIGGER_COLS = slice(0, 2)
 
 
 def stamp(x: NDArray[Any]) -> NDArray[Any]:
-    """The trigger: pixels [0:2, 0:2] of each 8x8 image set to 1 (white); a new array."""
-    out = np.array(x, copy=True)
-    out[..., TRIGGER_ROWS, TRIGGER_COLS] = 1.0
-    return out
+    """The trigger: pixels [0:2, 0:2] of each 8x8 image set to 1 (white); a new array (the
+    demo's stamp, moved to the top-left corner)."""
+    return demo_data.stamp(x, TRIGGER_ROWS, TRIGGER_COLS)
 
 
 def trigger_region() -> NDArray[np.bool_]:
     """``(8, 8)`` bool: where the true trigger lies."""
-    region = np.zeros((8, 8), dtype=bool)
-    region[TRIGGER_ROWS, TRIGGER_COLS] = True
-    return region
+    return demo_data.trigger_region(TRIGGER_ROWS, TRIGGER_COLS)
 
 
 @dataclass
@@ -66,6 +65,18 @@ def digits(seed: int, poison_fraction: float = 0.1) -> Digits:
         x_tr[chosen] = stamp(x_tr[chosen])
         y_tr[chosen] = TARGET
     return Digits(x_tr, y_tr, x[va], y[va], x[te], y[te])
+
+
+def reversal_set(data: Digits) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    """The digits the reversed trigger of :data:`TARGET` is searched on: the validation split and
+    the training digits not labelled ``TARGET`` (every BadNets poison carries the target label,
+    so these are clean; ``generate_backdoor`` ignores target-labelled inputs anyway). About 1,200
+    inputs instead of the 270 validation digits: the smallest trigger reaching 99.7% on them
+    carries over to held-out digits, where the one tuned to 270 digits fell to 97.5-98.8% on four
+    models of fifteen."""
+    keep = data.y_train != TARGET
+    return (np.concatenate([data.x_val, data.x_train[keep]]),
+            np.concatenate([data.y_val, data.y_train[keep]]))
 
 
 def torch_cnn(data: Digits, seed: int, epochs: int = 30) -> Any:
