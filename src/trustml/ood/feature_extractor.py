@@ -18,7 +18,6 @@ Two differences from oodeel, on purpose:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -36,7 +35,7 @@ from trustml.protocols import (
     NeuralNetwork,
     require,
 )
-from trustml.validation import check_batch_size
+from trustml.validation import check_batch_size, check_layer, check_real
 
 __all__ = ["FeatureExtractor", "LayeredClassifier", "global_average_pool"]
 
@@ -50,11 +49,8 @@ class LayeredClassifier(Classifier, NeuralNetwork, Protocol):
 
 
 def _rescale(value: Any, name: str, prune: bool) -> PercentileRescale:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterTypeError(f"{name}: expected a number in [0, 1), got {value!r}")
-    if not 0.0 <= float(value) < 1.0:
-        raise ParameterError(f"{name}: expected a number in [0, 1), got {value!r}")
-    return PercentileRescale(float(value), prune=prune)
+    return PercentileRescale(check_real(value, name, low=0.0, high=1.0, closed="left"),
+                             prune=prune)
 
 
 def global_average_pool(features: NDArray[Any], channels_first: bool = True) -> NDArray[Any]:
@@ -180,24 +176,14 @@ class FeatureExtractor:
         self.react_threshold: float | None = None
         self._penultimate: str | None = None
         if react_threshold is not None:
-            if isinstance(react_threshold, bool) or not isinstance(
-                react_threshold, (int, float, np.integer, np.floating)
-            ):
-                raise ParameterTypeError(
-                    "react_threshold: expected a real number or None, got "
-                    f"{type(react_threshold).__name__}"
-                )
-            if not math.isfinite(float(react_threshold)):
-                raise ParameterError(
-                    f"react_threshold: expected a finite number, got {react_threshold}"
-                )
+            threshold = check_real(react_threshold, "react_threshold")
             require(classifier, ActivationTransforms, "classifier (react_threshold)")
             if head_index == 0:
                 raise ParameterError(
                     "head_layer_id: expected a layer with a layer before it (ReAct clips the "
                     f"penultimate activations), got {head_layer_id!r}, the first layer"
                 )
-            self.react_threshold = float(react_threshold)
+            self.react_threshold = threshold
             self._penultimate = classifier.layer_names[head_index - 1]
         if self.rescale is not None:
             if head_index == 0:
@@ -222,23 +208,8 @@ class FeatureExtractor:
             Neither an int nor a str.
         """
         names = list(self.classifier.layer_names)
-        if isinstance(layer_id, (int, np.integer)) and not isinstance(layer_id, bool):
-            if not -len(names) <= int(layer_id) < len(names):
-                raise ParameterError(
-                    f"{name}: expected an index in [{-len(names)}, {len(names)}) of layer_names, "
-                    f"got {layer_id}"
-                )
-            index = int(layer_id) % len(names)
-            return names[index], index
-        if isinstance(layer_id, str):
-            if layer_id not in names:
-                raise ParameterError(
-                    f"{name}: expected one of layer_names {names}, got {layer_id!r}"
-                )
-            return layer_id, names.index(layer_id)
-        raise ParameterTypeError(
-            f"{name}: expected an int index or a str name, got {type(layer_id).__name__}"
-        )
+        index = check_layer(layer_id, names, name)
+        return names[index], index
 
     def get_weights(self, layer_id: LayerId) -> list[NDArray[Any]]:
         """A dense or convolution layer's ``[kernel, bias]`` in ONE layout for every framework:

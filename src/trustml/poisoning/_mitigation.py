@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trustml.activations import ActivationTransform
-from trustml.errors import ParameterError
 from trustml.protocols import ActivationTransforms, Classifier, Fittable, NeuralNetwork
+from trustml.validation import check_layer
 
 __all__ = [
     "FilterState",
@@ -36,20 +36,12 @@ def layer_name(classifier: NeuralNetwork, layer: int | str) -> str:
     Raises
     ------
     ParameterError
-        Unknown name or index out of range.
+        Unknown name or index out of range (``trustml.validation.check_layer``).
+    ParameterTypeError
+        Neither an int nor a str.
     """
     names = list(classifier.layer_names)
-    if isinstance(layer, str):
-        if layer not in names:
-            raise ParameterError(f"layer: expected one of {names}, got {layer!r}")
-        return layer
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise ParameterError(f"layer: expected a layer name or index, got {layer!r}")
-    if not -len(names) <= int(layer) < len(names):
-        raise ParameterError(
-            f"layer: expected an index in [{-len(names)}, {len(names)}), got {layer}"
-        )
-    return names[int(layer)]
+    return names[check_layer(layer, names)]
 
 
 def _unit_axis(shape: tuple[int, ...], channels_first: bool) -> int:

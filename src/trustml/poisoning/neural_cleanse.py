@@ -17,14 +17,12 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml._progress import progress_bar
 from trustml.errors import LabelError, ParameterError, ParameterTypeError, TrustMLError
 from trustml.labels import to_index, to_one_hot
 from trustml.poisoning import _mitigation as mit
 from trustml.poisoning import _working_copy as wc
 from trustml.poisoning._outliers import anomaly_indices
-from trustml.poisoning._params import positive_int as _positive_int
-from trustml.poisoning._params import progress as _progress
-from trustml.poisoning._params import real as _real
 from trustml.poisoning._trigger import (
     DifferentiableClassifier,
     SearchSettings,
@@ -35,7 +33,7 @@ from trustml.poisoning._trigger import (
 from trustml.poisoning.report import NeuralCleanseReport
 from trustml.protocols import ActivationTransforms, Fittable, NeuralNetwork, require
 from trustml.rng import SeedLike, as_generator
-from trustml.validation import check_batch, check_batch_size
+from trustml.validation import check_batch, check_batch_size, check_positive_int, check_real
 
 __all__ = ["MITIGATION_TYPES", "NeuralCleanse"]
 
@@ -132,21 +130,24 @@ class NeuralCleanse:
         )
         if not isinstance(early_stop, (bool, np.bool_)):
             raise ParameterError(f"early_stop: expected a bool, got {early_stop!r}")
+        inf = math.inf
         self.settings: SearchSettings = SearchSettings(
-            steps=_positive_int(steps, "steps"),
-            init_cost=_real(init_cost, "init_cost", 0.0, math.inf, hi_open=True),
+            steps=check_positive_int(steps, "steps"),
+            init_cost=check_real(init_cost, "init_cost", low=0.0, high=inf, closed="left"),
             norm=check_norm(norm),
-            learning_rate=_real(learning_rate, "learning_rate", 0.0, math.inf, lo_open=True,
-                                hi_open=True),
-            attack_success_threshold=_real(attack_success_threshold, "attack_success_threshold",
-                                           0.0, 1.0, lo_open=True),
-            patience=_positive_int(patience, "patience"),
+            learning_rate=check_real(learning_rate, "learning_rate", low=0.0, high=inf,
+                                     closed="neither"),
+            attack_success_threshold=check_real(
+                attack_success_threshold, "attack_success_threshold", low=0.0, high=1.0,
+                closed="right",
+            ),
+            patience=check_positive_int(patience, "patience"),
             early_stop=bool(early_stop),
-            early_stop_threshold=_real(early_stop_threshold, "early_stop_threshold", 0.0, 1.0,
-                                       lo_open=True),
-            early_stop_patience=_positive_int(early_stop_patience, "early_stop_patience"),
-            cost_multiplier=_real(cost_multiplier, "cost_multiplier", 1.0, math.inf,
-                                  lo_open=True, hi_open=True),
+            early_stop_threshold=check_real(early_stop_threshold, "early_stop_threshold",
+                                            low=0.0, high=1.0, closed="right"),
+            early_stop_patience=check_positive_int(early_stop_patience, "early_stop_patience"),
+            cost_multiplier=check_real(cost_multiplier, "cost_multiplier", low=1.0, high=inf,
+                                       closed="neither"),
             batch_size=check_batch_size(batch_size),
         )
         if not isinstance(layer, (str, int, np.integer)) or isinstance(layer, bool):
@@ -260,11 +261,11 @@ class NeuralCleanse:
         x, y = self._check_data(x_val, y_val)
         scan = self._check_labels(labels)
         results = []
-        with _progress(progress, len(scan)) as tick:
+        with progress_bar(progress, len(scan), desc="neural cleanse", unit="label") as bar:
             for label in scan:
                 results.append(self._search(x, y, label))
-                if tick is not None:
-                    tick()
+                if bar is not None:
+                    bar.update(1)
         masks = np.stack([r.mask for r in results])
         l1 = np.abs(masks.reshape(len(scan), -1).astype(np.float64)).sum(axis=1)
         index, median, mad = anomaly_indices(l1)
@@ -391,12 +392,15 @@ class NeuralCleanse:
             Malformed ``x_val`` or ``y_val``; nothing is changed.
         """
         types = self._check_types(mitigation_types)
-        frac_u = _real(unlearning_fraction, "unlearning_fraction", 0.0, 1.0, lo_open=True)
-        epochs = _positive_int(unlearning_epochs, "unlearning_epochs")
-        frac_p = _real(max_pruned_fraction, "max_pruned_fraction", 0.0, 1.0)
-        stop = _real(pruning_stop, "pruning_stop", 0.0, 1.0)
-        frac_f = _real(filter_fraction, "filter_fraction", 0.0, 1.0, lo_open=True)
-        fpr = _real(false_positive_rate, "false_positive_rate", 0.0, 1.0, hi_open=True)
+        frac_u = check_real(unlearning_fraction, "unlearning_fraction", low=0.0, high=1.0,
+                            closed="right")
+        epochs = check_positive_int(unlearning_epochs, "unlearning_epochs")
+        frac_p = check_real(max_pruned_fraction, "max_pruned_fraction", low=0.0, high=1.0)
+        stop = check_real(pruning_stop, "pruning_stop", low=0.0, high=1.0)
+        frac_f = check_real(filter_fraction, "filter_fraction", low=0.0, high=1.0,
+                            closed="right")
+        fpr = check_real(false_positive_rate, "false_positive_rate", low=0.0, high=1.0,
+                         closed="left")
         if "unlearning" in types:
             require(self.classifier, Fittable, "classifier")
         if "pruning" in types:
