@@ -20,6 +20,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml._losses import reduce_losses
 from trustml.certification._smoothing import Smoothing
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import to_index
@@ -168,13 +169,7 @@ class NoisyGradients:
             total = loss if total is None else total + loss
         # nb_gradient_samples >= 1, so total is set
         per_sample: NDArray[Any] = cast(NDArray[Any], total) / self._smoothing.nb_gradient_samples
-        if reduction == "mean":
-            if per_sample.size == 0:
-                return np.asarray(np.nan, dtype=per_sample.dtype)
-            return np.asarray(per_sample.mean())
-        if reduction == "sum":
-            return np.asarray(per_sample.sum())
-        return per_sample
+        return reduce_losses(per_sample, reduction, per_sample.dtype)
 
     def loss_gradient(self, x: ArrayLike, y: ArrayLike, seed: SeedLike) -> NDArray[Any]:
         """Monte Carlo ``E_e[grad_x L(x + e, y)]``, shape of ``x``."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from trustml._losses import reduce_losses
 from trustml.adapters.mxnet._environment import ensure_mxnet, model_parameters, resolve_ctx
 from trustml.adapters.mxnet._shared import PipelineMembers
 from trustml.errors import ParameterError, ParameterTypeError
@@ -231,9 +232,7 @@ class MXNetClassifier(PipelineMembers):
         losses = np.empty(arr.shape[0], dtype=self.dtype)
         for s in _batches(arr.shape[0], size):
             losses[s] = self._pipe.losses(defended[s], labels[s])
-        if reduction == "none":
-            return losses
-        return np.asarray(losses.sum() if reduction == "sum" else losses.mean(), dtype=self.dtype)
+        return reduce_losses(losses, reduction, self.dtype)
 
     def compute_loss_from_predictions(
         self, pred: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
@@ -269,9 +268,7 @@ class MXNetClassifier(PipelineMembers):
             self._pipe.losses_of_scores(scores, labels) if len(labels)
             else np.zeros(0, dtype=self.dtype)
         )
-        if reduction == "none":
-            return losses
-        return np.asarray(losses.sum() if reduction == "sum" else losses.mean(), dtype=self.dtype)
+        return reduce_losses(losses, reduction, self.dtype)
 
     def loss_gradient(self, x: ArrayLike, y: ArrayLike, batch_size: int = 128) -> NDArray[Any]:
         """Gradient of the **summed** per-sample loss with respect to the raw input.

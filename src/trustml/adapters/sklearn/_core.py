@@ -38,7 +38,6 @@ from trustml.preprocessing import (
     Pullback,
     Standardisation,
 )
-from trustml.protocols import Reduction
 from trustml.validation import (
     ClipValues,
     ClipValuesLike,
@@ -47,7 +46,6 @@ from trustml.validation import (
     check_clip_values,
     check_input_shape,
     check_nonempty,
-    check_reduction,
 )
 
 __all__ = ["SklearnCore", "build_core"]
@@ -207,21 +205,6 @@ class SklearnCore:
     def class_labels(self, label: Any, n: int) -> NDArray[np.int64] | None:
         """``label`` of ``class_gradient``: None, an int for every sample, or ``(N,)`` indices."""
         return class_gradient_targets(label, self.nb_classes, n)
-
-    @staticmethod
-    def check_reduction(reduction: Any) -> Reduction:
-        return check_reduction(reduction)
-
-    @staticmethod
-    def reduce(losses: NDArray[np.float64], reduction: Reduction) -> NDArray[np.float64]:
-        """``(N,)`` for "none"; 0-d sum, or 0-d mean (NaN for an empty batch)."""
-        if reduction == "none":
-            return losses
-        if reduction == "sum":
-            return np.asarray(losses.sum(), dtype=np.float64)
-        if len(losses) == 0:
-            return np.asarray(np.nan, dtype=np.float64)
-        return np.asarray(losses.mean(), dtype=np.float64)
 
     @staticmethod
     def pull_columns(

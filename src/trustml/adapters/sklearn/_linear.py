@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 
+from trustml._losses import reduce_losses
 from trustml.adapters.sklearn import _linear_math as lm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
 from trustml.adapters.sklearn._model import require_fitted
@@ -18,7 +19,7 @@ from trustml.adapters.sklearn._shared import SklearnMembers
 from trustml.errors import UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
-from trustml.validation import ClipValuesLike
+from trustml.validation import ClipValuesLike, check_reduction
 
 __all__ = ["LINEAR_MODELS", "SklearnLinearClassifier"]
 
@@ -217,12 +218,12 @@ class SklearnLinearClassifier(SklearnMembers):
         ------
         NotFittedError, InputShapeError, InputValueError, LabelError, ParameterError
         """
-        reduction = SklearnCore.check_reduction(reduction)
+        reduction = check_reduction(reduction)
         xb = self._core.check(x, "compute_loss")
         idx = self._core.labels(y, len(xb))
         z = self._core.final_input(xb)
         loss, _ = self._loss_fn()(self._core.final, z, idx)
-        return SklearnCore.reduce(loss, reduction)
+        return reduce_losses(loss, reduction, np.float64)
 
     def loss_gradient(self, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
         """Gradient of the summed per-sample loss w.r.t. the raw input: float64, shape of ``x``.

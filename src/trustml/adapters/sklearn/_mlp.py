@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.neural_network import MLPClassifier
 
+from trustml._losses import reduce_losses
 from trustml.activations import ActivationTransform, check_transform
 from trustml.adapters.sklearn import _mlp_math as mm
 from trustml.adapters.sklearn._core import SklearnCore, build_core
@@ -16,7 +17,13 @@ from trustml.adapters.sklearn._shared import SklearnMembers
 from trustml.errors import ParameterError, UnsupportedModelError
 from trustml.preprocessing import Postprocessor, PreprocessingLike, Preprocessor
 from trustml.protocols import Reduction
-from trustml.validation import ClipValuesLike, check_batch, check_batch_size, check_layer
+from trustml.validation import (
+    ClipValuesLike,
+    check_batch,
+    check_batch_size,
+    check_layer,
+    check_reduction,
+)
 
 __all__ = ["SklearnMLPClassifier"]
 
@@ -150,13 +157,13 @@ class SklearnMLPClassifier(SklearnMembers):
         ------
         NotFittedError, InputShapeError, InputValueError, LabelError, ParameterError
         """
-        reduction = SklearnCore.check_reduction(reduction)
+        reduction = check_reduction(reduction)
         xb = self._core.check(x, "compute_loss")
         idx = self._core.labels(y, len(xb))
         loss, _ = mm.loss_and_gradient(
             self._final(), self._core.final_input(xb), idx, self._by_index()
         )
-        return SklearnCore.reduce(loss, reduction)
+        return reduce_losses(loss, reduction, np.float64)
 
     def compute_loss_from_predictions(
         self, pred: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
@@ -188,12 +195,12 @@ class SklearnMLPClassifier(SklearnMembers):
             ``pred`` is not ``(N, nb_classes)``.
         InputValueError, LabelError, ParameterError
         """
-        reduction = SklearnCore.check_reduction(reduction)
+        reduction = check_reduction(reduction)
         p = check_batch(pred, (self.nb_classes,), dtype=np.float64, name="pred")
         idx = self._core.labels(y, len(p))
         with np.errstate(divide="ignore"):
             loss = -np.log(p[np.arange(len(p)), idx])
-        return SklearnCore.reduce(loss, reduction)
+        return reduce_losses(loss, reduction, np.float64)
 
     def loss_gradient(self, x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
         """Gradient of the summed log-loss w.r.t. the raw input: float64, shape of ``x``.

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 
+from trustml._losses import reduce_losses
 from trustml.errors import InputValueError, ParameterError, ParameterTypeError
 from trustml.labels import class_gradient_targets, to_index
 from trustml.preprocessing import PreprocessingChain, Pullback
@@ -176,16 +177,11 @@ class TFRuntime:
                 self._losses(xd, tf.constant(idx)).numpy()
                 if idx.size else np.zeros(0, self.np_dtype)
             )
-        if reduction == "mean":
-            return np.asarray(losses.mean() if losses.size else np.nan, dtype=self.np_dtype)
-        if reduction == "sum":
-            return np.asarray(losses.sum(), dtype=self.np_dtype)
-        return np.asarray(losses, dtype=self.np_dtype)
+        return reduce_losses(losses, reduction, self.np_dtype)
 
     def loss_from_predictions(self, pred: Any, y: ArrayLike, reduction: Reduction) -> NDArray[Any]:
         """The per-sample loss of given outputs ``(N, nb_classes)``, optionally reduced."""
-        if reduction not in ("none", "mean", "sum"):
-            raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+        check_reduction(reduction)
         if isinstance(pred, tf.Tensor):
             pred = pred.numpy()
         scores = check_batch(pred, (self.nb_classes,), dtype=self.np_dtype, name="pred")
@@ -194,11 +190,7 @@ class TFRuntime:
             np.asarray(self.loss(tf.constant(scores), tf.constant(idx)))
             if idx.size else np.zeros(0, self.np_dtype)
         )
-        if reduction == "mean":
-            return np.asarray(losses.mean() if losses.size else np.nan, dtype=self.np_dtype)
-        if reduction == "sum":
-            return np.asarray(losses.sum(), dtype=self.np_dtype)
-        return np.asarray(losses, dtype=self.np_dtype)
+        return reduce_losses(losses, reduction, self.np_dtype)
 
     def loss_gradient(self, x: Any, y: ArrayLike) -> NDArray[Any]:
         xv = self.validated(x)

@@ -11,6 +11,7 @@ import tensorflow as tf
 from numpy.typing import ArrayLike, NDArray
 from tensorflow.compat import v1
 
+from trustml._losses import reduce_losses
 from trustml.errors import ParameterError, ParameterTypeError
 from trustml.labels import to_index
 from trustml.preprocessing import (
@@ -255,11 +256,7 @@ class TensorFlowV1Classifier(V1Members):
             if idx.size
             else np.zeros(0, self._np_dtype)
         )
-        if reduction == "mean":
-            return np.asarray(losses.mean() if losses.size else np.nan, dtype=self._np_dtype)
-        if reduction == "sum":
-            return np.asarray(losses.sum(), dtype=self._np_dtype)
-        return losses
+        return reduce_losses(losses, reduction, self._np_dtype)
 
     def compute_loss_from_predictions(
         self, pred: ArrayLike, y: ArrayLike, reduction: Reduction = "none"
@@ -291,8 +288,7 @@ class TensorFlowV1Classifier(V1Members):
             ``output`` (it cannot be evaluated from outputs alone).
         InputValueError, LabelError
         """
-        if reduction not in ("none", "mean", "sum"):
-            raise ParameterError(f"reduction: expected 'none', 'mean' or 'sum', got {reduction!r}")
+        check_reduction(reduction)
         out_dtype = np.dtype(self._output.dtype.as_numpy_dtype)
         scores = check_batch(pred, (self._nb_classes,), dtype=out_dtype, name="pred")
         idx = to_index(y, self._nb_classes, n=scores.shape[0], name="y")
@@ -307,11 +303,7 @@ class TensorFlowV1Classifier(V1Members):
                     f"loss: expected a loss computed from output alone, got one that needs "
                     f"input_ph too ({exc.message.splitlines()[0]})"
                 ) from exc
-        if reduction == "mean":
-            return np.asarray(losses.mean() if losses.size else np.nan, dtype=self._np_dtype)
-        if reduction == "sum":
-            return np.asarray(losses.sum(), dtype=self._np_dtype)
-        return losses
+        return reduce_losses(losses, reduction, self._np_dtype)
 
     def loss_gradient(self, x: ArrayLike, y: ArrayLike) -> NDArray[Any]:
         """Gradient of the summed per-sample loss with respect to the raw ``x`` (shape of ``x``,
